@@ -1,0 +1,45 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Module layout follows ../shared/DESIGN.md §2: an arrow only ever points down this list.
+let package = Package(
+    name: "HeteroScale",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "heteroscale", targets: ["heteroscale"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C shims. Unsafe interop stays in these and in a few Swift files around them.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        // Pure modules.
+        .target(name: "YAML", dependencies: ["CYAML"]),
+        .target(name: "KubeAPI", dependencies: ["YAML"]),
+        // Network edge.
+        .target(name: "KubeClient", dependencies: ["CCurl", "YAML", "KubeAPI"]),
+        // Pure strategies (no I/O, clock injected).
+        .target(name: "Autoscaling", dependencies: ["KubeAPI"]),
+        .executableTarget(
+            name: "heteroscale",
+            dependencies: [
+                "YAML", "KubeAPI", "KubeClient", "Autoscaling",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML", "KubeAPI"]),
+        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "YAML"]),
+        .testTarget(name: "AutoscalingTests", dependencies: ["Autoscaling", "KubeAPI", "YAML"], exclude: ["Fixtures"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
