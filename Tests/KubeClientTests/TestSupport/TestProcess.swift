@@ -1,0 +1,134 @@
+import Foundation
+import Synchronization
+
+/// A child process for tests (a real peer: openssl s_server, a Python HTTP server). Its output is read line by
+/// line so a test can wait for the peer to say it is listening instead of sleeping.
+final class TestProcess: Sendable {
+    let process: Process
+    private let lines = Mutex<(buffer: [String], partial: String, waiters: [(String, CheckedContinuation<String, any Error>)], ended: Bool)>(([], "", [], false))
+
+    init(_ executable: String, _ arguments: [String], directory: URL? = nil, environment: [String: String]? = nil) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        if let directory { p.currentDirectoryURL = directory }
+        if let environment { p.environment = environment }
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        p.standardInput = FileHandle.nullDevice
+        process = p
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            self?.receive(data)
+        }
+        try p.run()
+    }
+
+    private func receive(_ data: Data) {
+        let ready: [(CheckedContinuation<String, any Error>, Result<String, any Error>)] = lines.withLock { s in
+            if data.isEmpty {
+                s.ended = true
+                defer { s.waiters = [] }
+                return s.waiters.map { ($0.1, .failure(TestProcessError.ended(output: s.buffer.joined(separator: "\n")))) }
+            }
+            s.partial += String(decoding: data, as: UTF8.self)
+            while let nl = s.partial.firstIndex(of: "\n") {
+                s.buffer.append(String(s.partial[..<nl]))
+                s.partial = String(s.partial[s.partial.index(after: nl)...])
+            }
+            var out: [(CheckedContinuation<String, any Error>, Result<String, any Error>)] = []
+            s.waiters.removeAll { w in
+                if let line = s.buffer.first(where: { $0.contains(w.0) }) {
+                    out.append((w.1, .success(line)))
+                    return true
+                }
+                return false
+            }
+            return out
+        }
+        for (c, r) in ready { c.resume(with: r) }
+    }
+
+    /// Waits for an output line containing `text` (already printed or yet to come) and returns it.
+    func waitForLine(containing text: String) async throws -> String {
+        try await withCheckedThrowingContinuation { cont in
+            let result: Result<String, any Error>? = lines.withLock { s in
+                if let line = s.buffer.first(where: { $0.contains(text) }) { return .success(line) }
+                if s.ended { return .failure(TestProcessError.ended(output: s.buffer.joined(separator: "\n"))) }
+                s.waiters.append((text, cont))
+                return nil
+            }
+            if let result { cont.resume(with: result) }
+        }
+    }
+
+    var output: String { lines.withLock { $0.buffer.joined(separator: "\n") + $0.partial } }
+
+    /// Kills the peer. SIGKILL, because a child spawned from a test runner thread inherits a signal mask that
+    /// blocks SIGTERM (seen with Swift Testing on Linux), so `terminate()` would never be delivered.
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    deinit { stop() }
+}
+
+enum TestProcessError: Error, CustomStringConvertible {
+    case ended(output: String)
+    case failed(command: String, status: Int32, output: String)
+    var description: String {
+        switch self {
+        case .ended(let o): return "the process ended before printing the expected line; output:\n\(o)"
+        case let .failed(c, s, o): return "\(c) exited with \(s):\n\(o)"
+        }
+    }
+}
+
+/// Runs a command to completion and returns its output; throws on a non-zero exit.
+@discardableResult
+func runCommand(_ executable: String, _ arguments: [String], directory: URL? = nil) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    if let directory { p.currentDirectoryURL = directory }
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    let out = String(decoding: data, as: UTF8.self)
+    guard p.terminationStatus == 0 else {
+        throw TestProcessError.failed(command: ([executable] + arguments).joined(separator: " "), status: p.terminationStatus, output: out)
+    }
+    return out
+}
+
+/// A fresh temporary directory, removed by `cleanup()`.
+struct TestDirectory: Sendable {
+    let url: URL
+    init(_ prefix: String = "heteroscale-test") throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    func write(_ name: String, _ text: String, mode: Int? = nil) throws {
+        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+        if let mode { try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path(name)) }
+    }
+    func read(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: url.appendingPathComponent(name))) }
+    func cleanup() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// Finds an executable on PATH (tests use the machine's real openssl and python3).
+func which(_ name: String) -> String? {
+    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+        let p = "\(dir)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: p) { return p }
+    }
+    return nil
+}
