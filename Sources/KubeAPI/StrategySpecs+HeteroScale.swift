@@ -1,0 +1,52 @@
+/// Parameters of the coordinated P/D HeteroScale strategy. All optional; `nil` means the default.
+public struct HeteroScaleSpec: Codable, Sendable, Hashable {
+    /// Decode tokens per second one instance of the group should carry (required for HeteroScale):
+    /// `decodeTPS / targetDecodeTPSPerInstance` instances size the whole group (all roles together), which the
+    /// roles then share by their DeploymentGroup weights.
+    public var targetDecodeTPSPerInstance: Double?
+    /// Optional second signal: KV-cache-missed prompt tokens/s per instance of the group; the larger need wins.
+    public var targetPrefillTPSPerInstance: Double?
+    /// Role names in the DeploymentGroup (defaults `prefill` and `decode`).
+    public var prefillRole: String?
+    public var decodeRole: String?
+    /// Hysteresis: act only when I_total/I_current > 1 + scaleOutThreshold (default 0.1) ...
+    public var scaleOutThreshold: Double?
+    /// ... or < 1 - scaleInThreshold (default 0.1).
+    public var scaleInThreshold: Double?
+    /// Damping of the step (default 1.0 out, 0.5 in).
+    public var scaleOutDamping: Double?
+    public var scaleInDamping: Double?
+    /// Cooldowns in seconds (default 180 out, 600 in). The scale-out cooldown runs from the last scale-out; the
+    /// scale-in cooldown from the last scaling action in either direction.
+    public var scaleOutCooldownSeconds: Double?
+    public var scaleInCooldownSeconds: Double?
+    /// Latency negative feedback (safety net, scale-out only).
+    public var latency: LatencyFeedbackSpec?
+    public init() {}
+}
+
+/// Latency tiers relative to an SLO: the highest tier whose ratio is exceeded adds its step.
+public struct LatencyFeedbackSpec: Codable, Sendable, Hashable {
+    /// P90 time-between-tokens SLO in milliseconds.
+    public var tbtSLOMilliseconds: Double?
+    /// Optional P90 time-to-first-token SLO in milliseconds.
+    public var ttftSLOMilliseconds: Double?
+    /// Percentile the SLOs apply to (default 90).
+    public var percentile: Double?
+    /// Tiers (default `[{ratio: 1.1, stepPercent: 10}, {ratio: 1.5, stepPercent: 20}]`).
+    public var tiers: [LatencyTierSpec]?
+    /// Cooldown in seconds before latency may add instances again after any scale-out (default 60).
+    public var cooldownSeconds: Double?
+    public init() {}
+}
+
+public struct LatencyTierSpec: Codable, Sendable, Hashable {
+    /// Observed / SLO above which the tier fires.
+    public var ratio: Double
+    /// Scale-out step as a percentage of the group.
+    public var stepPercent: Double
+    public init(ratio: Double, stepPercent: Double) {
+        self.ratio = ratio
+        self.stepPercent = stepPercent
+    }
+}
