@@ -1,0 +1,367 @@
+import Foundation
+import KubeAPI
+
+/// Backtesting: runs a `PodAutoscaler` over recorded metrics, one decision per CSV row.
+///
+/// CSV columns: `time` (seconds, required), optionally `ready` and per-role `ready_<role>`, and one column per
+/// metric: a total (the column is named like a source's `targetMetric`, or any other name, which becomes a
+/// snapshot signal such as `decode_tps`) or a per-pod sample `pod:<name>:<metric>`. An empty cell is a missing
+/// value. Lines starting with `#` are comments. With a `ready` column the recorded replicas are used (current
+/// = ready = the column); without one, replicas follow the decisions: the next row's current is the last
+/// desired, starting from `minReplicas`.
+public enum Replay {
+    public struct ParseError: Error, Sendable, Hashable, CustomStringConvertible {
+        public var line: Int
+        public var message: String
+        public init(line: Int, message: String) {
+            self.line = line
+            self.message = message
+        }
+        public var description: String { "line \(line): \(message)" }
+    }
+
+    /// One per-pod sample of a row.
+    public struct PodValue: Sendable, Hashable {
+        public var pod: String
+        /// `nil` when the cell was empty (a missing sample).
+        public var value: Double?
+        public init(pod: String, value: Double?) {
+            self.pod = pod
+            self.value = value
+        }
+    }
+
+    /// One parsed row.
+    public struct Observation: Sendable, Hashable {
+        public var time: Double
+        public var ready: Int?
+        public var roleReady: [String: Int]
+        /// Totals by column name (missing cells absent).
+        public var totals: [String: Double]
+        /// Per-pod samples by metric, in column order.
+        public var pods: [String: [PodValue]]
+        /// The CSV line number.
+        public var line: Int
+    }
+
+    /// One replayed step.
+    public struct Step: Sendable, Hashable {
+        public var time: Double
+        public var current: Int
+        public var decision: Decision
+        public var desired: Int { decision.desiredReplicas }
+        /// The KPA panic flag, when the strategy has one.
+        public var panic: Bool? { decision.details.panic }
+    }
+
+    // MARK: Parsing
+
+    /// Splits CSV text into records (RFC 4180 quoting), keeping line numbers; skips blank and `#` lines.
+    static func records(_ text: String) throws(ParseError) -> [(line: Int, fields: [String])] {
+        var out: [(Int, [String])] = []
+        var fields: [String] = []
+        var field = ""
+        var inQuotes = false
+        var line = 1
+        var recordLine = 1
+        var atFieldStart = true
+        var chars = Array(text.unicodeScalars)
+        if chars.first == "\u{FEFF}" { chars.removeFirst() }
+        var i = 0
+        func endRecord() {
+            fields.append(field)
+            field = ""
+            let blank = fields.count == 1 && fields[0].trimmingCharacters(in: .whitespaces).isEmpty
+            let comment = fields.first?.hasPrefix("#") ?? false
+            if !blank && !comment { out.append((recordLine, fields)) }
+            fields = []
+            atFieldStart = true
+        }
+        while i < chars.count {
+            let c = chars[i]
+            if inQuotes {
+                if c == "\"" {
+                    if i + 1 < chars.count && chars[i + 1] == "\"" {
+                        field.unicodeScalars.append("\"")
+                        i += 1
+                    } else {
+                        inQuotes = false
+                    }
+                } else {
+                    if c == "\n" { line += 1 }
+                    field.unicodeScalars.append(c)
+                }
+            } else if c == "\"" && atFieldStart {
+                inQuotes = true
+                atFieldStart = false
+            } else if c == "," {
+                fields.append(field)
+                field = ""
+                atFieldStart = true
+            } else if c == "\n" || c == "\r" {
+                if c == "\r" && i + 1 < chars.count && chars[i + 1] == "\n" { i += 1 }
+                endRecord()
+                line += 1
+                recordLine = line
+            } else {
+                field.unicodeScalars.append(c)
+                atFieldStart = false
+            }
+            i += 1
+        }
+        if inQuotes { throw ParseError(line: recordLine, message: "unterminated quoted field") }
+        if !field.isEmpty || !fields.isEmpty { endRecord() }
+        return out
+    }
+
+    /// Parses the replay CSV.
+    public static func parse(_ text: String) throws(ParseError) -> [Observation] {
+        let rows = try records(text)
+        guard let header = rows.first else { throw ParseError(line: 1, message: "empty file: expected a header with a time column") }
+        let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let timeIndex = names.firstIndex(of: "time") else {
+            throw ParseError(line: header.line, message: "the header has no time column")
+        }
+        var seen: Set<String> = []
+        for name in names {
+            if name.isEmpty { throw ParseError(line: header.line, message: "empty column name") }
+            if !seen.insert(name).inserted { throw ParseError(line: header.line, message: "duplicate column \(name)") }
+            if name.hasPrefix("pod:") {
+                let parts = name.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+                if parts.count != 3 || parts[1].isEmpty || parts[2].isEmpty {
+                    throw ParseError(line: header.line, message: "per-pod column \(name) must be pod:<name>:<metric>")
+                }
+            }
+        }
+        var observations: [Observation] = []
+        var lastTime = -Double.infinity
+        for row in rows.dropFirst() {
+            guard row.fields.count == names.count else {
+                throw ParseError(line: row.line, message: "expected \(names.count) fields, got \(row.fields.count)")
+            }
+            var obs = Observation(time: 0, ready: nil, roleReady: [:], totals: [:], pods: [:], line: row.line)
+            for (i, raw) in row.fields.enumerated() {
+                let name = names[i]
+                let cell = raw.trimmingCharacters(in: .whitespaces)
+                let value: Double?
+                if cell.isEmpty {
+                    value = nil
+                } else if let v = Double(cell), v.isFinite {
+                    value = v
+                } else {
+                    throw ParseError(line: row.line, message: "column \(name): not a number: \(cell)")
+                }
+                if i == timeIndex {
+                    guard let value else { throw ParseError(line: row.line, message: "time is empty") }
+                    guard value >= lastTime else {
+                        throw ParseError(line: row.line, message: "time \(Fmt.num(value)) goes backwards (previous \(Fmt.num(lastTime)))")
+                    }
+                    obs.time = value
+                    lastTime = value
+                } else if name == "ready" || name.hasPrefix("ready_") {
+                    guard let value else { continue }
+                    guard value >= 0, value == value.rounded() else {
+                        throw ParseError(line: row.line, message: "column \(name): replicas must be a whole number ≥ 0, got \(cell)")
+                    }
+                    if name == "ready" { obs.ready = Int(value) } else { obs.roleReady[String(name.dropFirst(6))] = Int(value) }
+                } else if name.hasPrefix("pod:") {
+                    let parts = name.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+                    obs.pods[String(parts[2]), default: []].append(PodValue(pod: String(parts[1]), value: value))
+                } else if let value {
+                    obs.totals[name] = value
+                }
+            }
+            observations.append(obs)
+        }
+        return observations
+    }
+
+    // MARK: Running
+
+    /// The observation as a snapshot for `spec`. Totals named like a source's `targetMetric` feed that source;
+    /// every total is also a signal.
+    public static func snapshot(
+        for obs: Observation, spec: PodAutoscalerSpec, current: Int, roles: [RoleSnapshot], roleCurrent: [String: Int]
+    ) -> ScalingSnapshot {
+        let targets = Autoscaler.targets(spec)
+        var sources: [SourceSnapshot] = []
+        for (i, source) in (spec.metricsSources ?? []).enumerated() {
+            let metric = source.targetMetric
+            let pods = (obs.pods[metric] ?? []).map { PodSample(name: $0.pod, value: $0.value, ready: true, phase: .running, request: 1) }
+            sources.append(SourceSnapshot(
+                index: i, metricName: metric, target: targets[i] ?? 0, role: source.role, pods: pods,
+                total: obs.totals[metric]))
+        }
+        let ready = obs.ready ?? current
+        let roleSnapshots = roles.map { r -> RoleSnapshot in
+            var r = r
+            r.current = roleCurrent[r.name] ?? r.current
+            r.ready = obs.roleReady[r.name] ?? r.current
+            return r
+        }
+        return ScalingSnapshot(currentReplicas: current, readyReplicas: ready, roles: roleSnapshots, sources: sources, signals: obs.totals)
+    }
+
+    /// Replays `observations`: one decision per row at `start + time`.
+    /// - Parameter roles: the roles of a P/D target (from its `DeploymentGroup`), or none; columns
+    ///   `ready_<role>` without a matching role add one with weight 1.
+    public static func run(
+        spec: PodAutoscalerSpec, observations: [Observation], roles: [RoleSnapshot] = [],
+        start: Date = Date(timeIntervalSince1970: 0)
+    ) -> [Step] {
+        var state = AutoscalerState()
+        var roleList = roles
+        for obs in observations {
+            for name in obs.roleReady.keys.sorted() where !roleList.contains(where: { $0.name == name }) {
+                roleList.append(RoleSnapshot(name: name, weight: 1, current: obs.roleReady[name] ?? 0, ready: obs.roleReady[name] ?? 0))
+            }
+        }
+        let minReplicas = spec.minReplicas ?? 1
+        var followed = roleList.isEmpty ? minReplicas : Swift.max(minReplicas, roleList.reduce(0) { $0 + $1.current })
+        var roleCurrent: [String: Int] = Dictionary(uniqueKeysWithValues: roleList.map { ($0.name, $0.current) })
+        var steps: [Step] = []
+        steps.reserveCapacity(observations.count)
+        for obs in observations {
+            let current = obs.ready ?? followed
+            let snap = snapshot(for: obs, spec: spec, current: current, roles: roleList, roleCurrent: roleCurrent)
+            let decision = Autoscaler.decide(spec: spec, snapshot: snap, state: &state, now: start.addingTimeInterval(obs.time))
+            steps.append(Step(time: obs.time, current: current, decision: decision))
+            followed = decision.desiredReplicas
+            for r in decision.roleReplicas ?? [] { roleCurrent[r.name] = r.replicas }
+        }
+        return steps
+    }
+
+    // MARK: Output
+
+    public enum Format: String, Sendable, CaseIterable {
+        case table, csv, json
+    }
+
+    /// Renders steps: columns `time, current, desired, reason, panic` (the CSV header is exactly these names).
+    public static func render(_ steps: [Step], format: Format) -> String {
+        func panicText(_ p: Bool?) -> String { p.map { $0 ? "true" : "false" } ?? "" }
+        switch format {
+        case .csv:
+            var out = "time,current,desired,reason,panic\n"
+            for s in steps {
+                out += "\(Fmt.num(s.time, 3)),\(s.current),\(s.desired),\(csvField(s.decision.reason)),\(panicText(s.panic))\n"
+            }
+            return out
+        case .json:
+            let lines = steps.map { s -> String in
+                var fields = [
+                    "\"time\":\(Fmt.num(s.time, 3))", "\"current\":\(s.current)", "\"desired\":\(s.desired)",
+                    "\"reason\":\(jsonString(s.decision.reason))", "\"panic\":\(s.panic.map { $0 ? "true" : "false" } ?? "null")",
+                ]
+                if let roles = s.decision.roleReplicas {
+                    fields.append("\"roles\":{" + roles.map { "\(jsonString($0.name)):\($0.replicas)" }.joined(separator: ",") + "}")
+                }
+                return "  {" + fields.joined(separator: ",") + "}"
+            }
+            return "[\n" + lines.joined(separator: ",\n") + (lines.isEmpty ? "]\n" : "\n]\n")
+        case .table:
+            let header = ["TIME", "CURRENT", "DESIRED", "PANIC", "REASON"]
+            let rows = steps.map { [Fmt.num($0.time, 3), String($0.current), String($0.desired), panicText($0.panic), $0.decision.reason] }
+            var widths = header.map(\.count)
+            for r in rows { for (i, c) in r.enumerated() where i < 4 { widths[i] = Swift.max(widths[i], c.count) } }
+            func line(_ cells: [String]) -> String {
+                cells.enumerated().map { i, c in i < 4 ? c.padding(toLength: widths[i], withPad: " ", startingAt: 0) : c }
+                    .joined(separator: "  ")
+            }
+            return ([line(header)] + rows.map(line)).joined(separator: "\n") + "\n"
+        }
+    }
+
+    static func csvField(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+}
+
+extension Replay {
+    /// The roles of a `DeploymentGroup` as replay starts them: at the group's current split of `replicas`.
+    public static func roles(of group: DeploymentGroup) -> [RoleSnapshot] {
+        let spec = group.spec
+        let weights = spec.roles.map(\.weight)
+        let totalWeight = weights.reduce(0, +)
+        var remaining = spec.replicas
+        return spec.roles.enumerated().map { i, role in
+            let share: Int
+            if i == spec.roles.count - 1 {
+                share = remaining
+            } else {
+                share = totalWeight > 0 ? Int((Double(spec.replicas) * role.weight / totalWeight).rounded()) : 0
+            }
+            remaining -= share
+            return RoleSnapshot(name: role.name, weight: role.weight, current: Swift.max(0, share), ready: Swift.max(0, share), minReplicas: role.minReplicas, maxReplicas: role.maxReplicas)
+        }
+    }
+
+    /// Parses `2025-01-06T09:00:00Z`, `2025-01-06T09:00:00.5+01:00` and the like.
+    public static func parseRFC3339(_ text: String) -> Date? {
+        let s = Array(text.utf8)
+        func num(_ from: Int, _ len: Int) -> Int? {
+            guard from + len <= s.count else { return nil }
+            var v = 0
+            for c in s[from..<(from + len)] {
+                guard c >= 48 && c <= 57 else { return nil }
+                v = v * 10 + Int(c - 48)
+            }
+            return v
+        }
+        guard s.count >= 20, let y = num(0, 4), s[4] == 45, let mo = num(5, 2), s[7] == 45, let d = num(8, 2),
+              s[10] == 84 || s[10] == 116 || s[10] == 32, let h = num(11, 2), s[13] == 58, let mi = num(14, 2), s[16] == 58,
+              let sec = num(17, 2), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, sec < 61
+        else { return nil }
+        var i = 19
+        var fraction = 0.0
+        if i < s.count, s[i] == 46 {
+            i += 1
+            var scale = 0.1
+            let begin = i
+            while i < s.count, s[i] >= 48, s[i] <= 57 {
+                fraction += Double(s[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
+            if i == begin { return nil }
+        }
+        guard i < s.count else { return nil }
+        var offset = 0
+        if s[i] == 90 || s[i] == 122 {
+            i += 1
+        } else if s[i] == 43 || s[i] == 45, let oh = num(i + 1, 2), i + 3 < s.count, s[i + 3] == 58, let om = num(i + 4, 2) {
+            offset = (oh * 3600 + om * 60) * (s[i] == 43 ? 1 : -1)
+            i += 6
+        } else {
+            return nil
+        }
+        guard i == s.count else { return nil }
+        // Days from civil (proleptic Gregorian), Howard Hinnant's algorithm.
+        let yy = mo <= 2 ? y - 1 : y
+        let era = (yy >= 0 ? yy : yy - 399) / 400
+        let yoe = yy - era * 400
+        let doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        let seconds = Double(days * 86_400 + h * 3600 + mi * 60 + sec - offset) + fraction
+        return Date(timeIntervalSince1970: seconds)
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Autoscaling
+import Foundation
+import KubeAPI
+import YAML
+
+/// `heteroscale replay --autoscaler pa.yaml --metrics series.csv [--format table|csv|json]`: what a strategy
+/// would have decided, step by step, on recorded metrics.
+struct ReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Print what a PodAutoscaler would have decided, step by step, on recorded metrics.",
+        discussion: """
+            The metrics CSV has a `time` column (seconds), optionally `ready` (and `ready_<role>` per role), and one \
+            column per metric: a total named like a source's targetMetric (or a signal such as decode_tps), or a \
+            per-pod sample `pod:<name>:<metric>`. An empty cell is a missing value. Each row is one observation and \
+            one decision. Without a `ready` column replicas follow the decisions, starting from minReplicas.
+            """)
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case table, csv, json
+    }
+
+    @Option(name: .customLong("autoscaler"), help: ArgumentHelp("The PodAutoscaler manifest (YAML).", valueName: "pa.yaml"))
+    var autoscaler: String
+
+    @Option(name: .customLong("metrics"), help: ArgumentHelp("The recorded metrics (CSV).", valueName: "series.csv"))
+    var metrics: String
+
+    @Option(help: "Output format: table, csv or json.")
+    var format: OutputFormat = .table
+
+    @Option(name: .customLong("group"), help: ArgumentHelp("The DeploymentGroup of a P/D target, for its roles' weights and bounds.", valueName: "dg.yaml"))
+    var group: String?
+
+    @Option(name: .customLong("start"), help: ArgumentHelp("The wall-clock time of `time = 0` (RFC 3339; default 1970-01-01T00:00:00Z), for schedules.", valueName: "time"))
+    var start: String?
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    func run() async throws {
+        let pa: PodAutoscaler
+        do {
+            pa = try YAML.decode(PodAutoscaler.self, from: try read(autoscaler))
+        } catch let e as Failure {
+            throw e
+        } catch {
+            throw Failure(description: "\(autoscaler): \(error)")
+        }
+        let issues = Autoscaler.validate(pa.spec)
+        guard issues.isEmpty else {
+            throw Failure(description: "\(autoscaler): invalid spec:\n" + issues.map { "  \($0)" }.joined(separator: "\n"))
+        }
+        var roles: [RoleSnapshot] = []
+        if let group {
+            do {
+                let dg = try YAML.decode(DeploymentGroup.self, from: try read(group))
+                roles = Replay.roles(of: dg)
+            } catch let e as Failure {
+                throw e
+            } catch {
+                throw Failure(description: "\(group): \(error)")
+            }
+        }
+        var origin = Date(timeIntervalSince1970: 0)
+        if let start {
+            guard let d = Replay.parseRFC3339(start) else {
+                throw ValidationError("--start must be an RFC 3339 time such as 2025-01-06T09:00:00Z, got \(start)")
+            }
+            origin = d
+        }
+        let observations: [Replay.Observation]
+        do {
+            observations = try Replay.parse(try read(metrics))
+        } catch let e as Replay.ParseError {
+            throw Failure(description: "\(metrics): \(e)")
+        }
+        let steps = Replay.run(spec: pa.spec, observations: observations, roles: roles, start: origin)
+        let rendered = Replay.render(steps, format: Replay.Format(rawValue: format.rawValue) ?? .table)
+        FileHandle.standardOutput.write(Data(rendered.utf8))
+    }
+
+    private func read(_ path: String) throws -> String {
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw Failure(description: "cannot read \(path): \(error.localizedDescription)")
+        }
+    }
+}
