@@ -1,0 +1,43 @@
+# HeteroScale — the two commands a newcomer runs are `make demo` and `make test`.
+# Both install the system libraries they need (apt-get as root, sudo otherwise) and build.
+
+SWIFT ?= swift
+SWIFT_BUILD_FLAGS ?=
+APT_PACKAGES := libcurl4-openssl-dev libyaml-dev openssl python3 pkg-config
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build release test demo doctor clean
+
+## Install missing system packages (Debian/Ubuntu).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
+
+release: deps
+	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS)
+
+## Run every test (unit, real peers on loopback: python3 HTTP server, openssl s_server).
+test: deps
+	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
+	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS)
+
+## The main job for now: the CLI, and a replay of a recorded KPA burst through the real strategy code.
+demo: build
+	$(SWIFT) run $(SWIFT_BUILD_FLAGS) heteroscale version
+	@echo
+	@echo "== heteroscale replay: a KPA PodAutoscaler over recorded metrics =="
+	$(SWIFT) run $(SWIFT_BUILD_FLAGS) heteroscale replay --autoscaler samples/autoscaling/kpa.yaml --metrics samples/replay/kpa-burst.csv
+	@echo
+	@echo "== heteroscale doctor (needs a cluster: --kubeconfig or ~/.kube/config) =="
+	-$(SWIFT) run $(SWIFT_BUILD_FLAGS) heteroscale doctor
+
+clean:
+	rm -rf .build

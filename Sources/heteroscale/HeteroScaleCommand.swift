@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+
+/// The `heteroscale` executable.
+@main
+struct HeteroScaleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "heteroscale",
+        abstract: "Autoscaling for LLM inference on Kubernetes, above all prefill/decode disaggregated serving.",
+        version: HeteroScaleVersion.string,
+        subcommands: [VersionCommand.self, DoctorCommand.self, ReplayCommand.self]
+    )
+}
+
+enum HeteroScaleVersion {
+    static let string = "0.1.0-dev"
+}
+
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
+    func run() {
+        print("heteroscale \(HeteroScaleVersion.string)")
+    }
+}
+
+/// Options every command that talks to a cluster shares.
+struct ClusterOptions: ParsableArguments {
+    @Option(help: "Path to a kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).")
+    var kubeconfig: String?
+
+    @Option(help: "The kubeconfig context to use (default: its current-context).")
+    var context: String?
+}
+
+/// A failure that ends the command with a message on stderr and a non-zero exit code.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    var exitCode: Int32 = 1
+}
+
+extension ParsableCommand {
+    /// Prints `error` plainly (no stack of Swift types) and exits non-zero.
+    static func fail(_ error: any Error) -> Never {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        Foundation.exit((error as? CommandFailure)?.exitCode ?? 1)
+    }
+}
