@@ -9,6 +9,9 @@ import Foundation
 ///   /forever              chunked, a line every 20 ms until the client goes away (at most 60 s)
 ///   /status?code=C        answers with status C
 ///   /connections          how many TCP connections the server has accepted
+///   /fake/MODE/...        a minimal API server for doctor: /version, heteroscale.io discovery, and
+///                         SelfSubjectAccessReviews; MODE is ok | nocrds | denied | unauth | forbidden.
+///                         Every fake call needs "Authorization: Bearer good" (else 401).
 final class TestHTTPServer: Sendable {
     let process: TestProcess
     let port: Int
@@ -75,7 +78,9 @@ class Handler(BaseHTTPRequestHandler):
         q = {k: v[0] for k, v in parse_qs(u.query).items()}
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        if u.path == "/echo":
+        if u.path.startswith("/fake/"):
+            self.fake(u.path.split("/", 3)[2], "/" + (u.path.split("/", 3)[3] if u.path.count("/") >= 3 else ""), body)
+        elif u.path == "/echo":
             out = {"method": self.command, "path": self.path,
                    "headers": {k.lower(): v for k, v in self.headers.items()},
                    "body": body.decode("utf-8", "replace")}
@@ -120,6 +125,33 @@ class Handler(BaseHTTPRequestHandler):
             self.send_body(200, str(connections[0]).encode())
         else:
             self.send_body(404, b"not found")
+
+    def status(self, code, reason, message):
+        out = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+               "message": message, "reason": reason, "code": code}
+        self.send_body(code, json.dumps(out).encode(), "application/json")
+
+    def fake(self, mode, path, body):
+        if mode == "unauth" or self.headers.get("Authorization") != "Bearer good":
+            return self.status(401, "Unauthorized", "Unauthorized")
+        if mode == "forbidden":
+            return self.status(403, "Forbidden", 'forbidden: User "system:anonymous" cannot get path "%s"' % path)
+        if path == "/version":
+            return self.send_body(200, json.dumps({"major": "1", "minor": "32", "gitVersion": "v1.32.0-fake", "platform": "linux/amd64"}).encode(), "application/json")
+        if path == "/apis/heteroscale.io/v1alpha1":
+            if mode == "nocrds":
+                return self.status(404, "NotFound", "the server could not find the requested resource")
+            out = {"kind": "APIResourceList", "groupVersion": "heteroscale.io/v1alpha1",
+                   "resources": [{"name": "podautoscalers", "kind": "PodAutoscaler", "namespaced": True},
+                                 {"name": "deploymentgroups", "kind": "DeploymentGroup", "namespaced": True}]}
+            return self.send_body(200, json.dumps(out).encode(), "application/json")
+        if path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" and self.command == "POST":
+            review = json.loads(body)
+            attrs = review["spec"]["resourceAttributes"]
+            allowed = not (mode == "denied" and attrs.get("group") == "coordination.k8s.io")
+            review["status"] = {"allowed": allowed}
+            return self.send_body(201, json.dumps(review).encode(), "application/json")
+        return self.status(404, "NotFound", "the server could not find the requested resource")
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 
