@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// What to add to one request: an `Authorization` header and/or a client certificate that overrides the
 /// TLS configuration's (exec plugins may return one). Descriptions never show the secret parts.
@@ -174,7 +173,7 @@ final class TokenFileSource: Sendable {
     let fallbackToken: String?
     let clock: @Sendable () -> Date
     let maximumAge: TimeInterval
-    private let cache = Mutex<Cached?>(nil)
+    private let cache = Locked<Cached?>(nil)
 
     init(path: String, fallbackToken: String?, clock: @escaping @Sendable () -> Date, maximumAge: TimeInterval = 60) {
         self.path = path

@@ -1,6 +1,5 @@
 import CCurl
 import Foundation
-import Synchronization
 
 // The only file that drives libcurl. Every easy handle and the multi handle are touched on the loop's
 // own thread; other threads talk to it through `commands` and `curl_multi_wakeup`, the one libcurl call
@@ -18,7 +17,7 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     let request: HTTPRequest
-    private let cancelFlag = Mutex(false)
+    private let cancelFlag = Locked(false)
     // Everything below is touched only on the loop thread.
     var delivery: Delivery?
     var easy: UnsafeMutableRawPointer?
@@ -92,7 +91,7 @@ final class CurlLoop: @unchecked Sendable {
     }
 
     private let multi: UnsafeMutableRawPointer
-    private let commands = Mutex<(queue: [Command], stopped: Bool)>(([], false))
+    private let commands = Locked<(queue: [Command], stopped: Bool)>(([], false))
     private let limits: Limits
     private let finished = DispatchSemaphore(value: 0)
     // Loop-thread state.

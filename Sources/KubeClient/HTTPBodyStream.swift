@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The body of a streaming response, delivered in chunks as the network hands them over.
 ///
@@ -109,7 +108,7 @@ final class StreamBuffer: Sendable {
         var abandoned = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     let highWater: Int
     let lowWater: Int
     /// Asks the network thread to resume a paused transfer.

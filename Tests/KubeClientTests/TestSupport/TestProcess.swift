@@ -1,11 +1,11 @@
 import Foundation
-import Synchronization
+@testable import KubeClient
 
 /// A child process for tests (a real peer: openssl s_server, a Python HTTP server). Its output is read line by
 /// line so a test can wait for the peer to say it is listening instead of sleeping.
 final class TestProcess: Sendable {
     let process: Process
-    private let lines = Mutex<(buffer: [String], partial: String, waiters: [(String, CheckedContinuation<String, any Error>)], ended: Bool)>(([], "", [], false))
+    private let lines = Locked<(buffer: [String], partial: String, waiters: [(String, CheckedContinuation<String, any Error>)], ended: Bool)>(([], "", [], false))
 
     init(_ executable: String, _ arguments: [String], directory: URL? = nil, environment: [String: String]? = nil) throws {
         let p = Process()
