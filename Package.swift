@@ -28,6 +28,8 @@ let package = Package(
         .target(name: "KubeAPI", dependencies: ["YAML"]),
         // Network edge.
         .target(name: "KubeClient", dependencies: ["CCurl", "YAML", "KubeAPI"]),
+        // Controller runtime: work queue, reconcile loop (informers and leader election join it).
+        .target(name: "KubeRuntime"),
         // Pure strategies (no I/O, clock injected).
         .target(name: "Autoscaling", dependencies: ["KubeAPI"]),
         .executableTarget(
@@ -39,6 +41,7 @@ let package = Package(
         ),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "KubeAPI"]),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "YAML"]),
+        .testTarget(name: "KubeRuntimeTests", dependencies: ["KubeRuntime"]),
         .testTarget(name: "AutoscalingTests", dependencies: ["Autoscaling", "KubeAPI", "YAML"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
