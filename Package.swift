@@ -29,9 +29,11 @@ let package = Package(
         // Network edge.
         .target(name: "KubeClient", dependencies: ["CCurl", "YAML", "KubeAPI"]),
         // Controller runtime: work queue, reconcile loop (informers and leader election join it).
-        .target(name: "KubeRuntime"),
+        .target(name: "KubeRuntime", dependencies: ["KubeClient", "YAML"]),
         // Pure strategies (no I/O, clock injected).
         .target(name: "Autoscaling", dependencies: ["KubeAPI"]),
+        // Trace-driven P/D cluster simulation (workloads and performance model so far).
+        .target(name: "Simulation", dependencies: ["YAML", "KubeAPI", "Autoscaling"]),
         .executableTarget(
             name: "heteroscale",
             dependencies: [
@@ -41,7 +43,8 @@ let package = Package(
         ),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "KubeAPI"]),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "YAML"]),
-        .testTarget(name: "KubeRuntimeTests", dependencies: ["KubeRuntime"]),
+        .testTarget(name: "KubeRuntimeTests", dependencies: ["KubeRuntime", "KubeClient", "YAML"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "YAML"]),
         .testTarget(name: "AutoscalingTests", dependencies: ["Autoscaling", "KubeAPI", "YAML"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
