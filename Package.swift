@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C shims. Unsafe interop stays in these and in a few Swift files around them.
@@ -34,16 +35,28 @@ let package = Package(
         .target(name: "Autoscaling", dependencies: ["KubeAPI"]),
         // Trace-driven P/D cluster simulation (workloads and performance model so far).
         .target(name: "Simulation", dependencies: ["YAML", "KubeAPI", "Autoscaling"]),
+        // Loopback Kubernetes API server: a test double and the sandbox's API.
+        .target(
+            name: "KubeEmulator",
+            dependencies: [
+                "YAML", "KubeAPI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "heteroscale",
             dependencies: [
-                "YAML", "KubeAPI", "KubeClient", "Autoscaling",
+                "YAML", "KubeAPI", "KubeClient", "Autoscaling", "Simulation", "KubeEmulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "KubeAPI"]),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "YAML"]),
         .testTarget(name: "KubeRuntimeTests", dependencies: ["KubeRuntime", "KubeClient", "YAML"]),
+        .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "KubeClient", "YAML"]),
+        .testTarget(name: "KubeIntegrationTests", dependencies: ["KubeRuntime", "KubeClient", "KubeEmulator", "YAML"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "YAML"]),
         .testTarget(name: "AutoscalingTests", dependencies: ["Autoscaling", "KubeAPI", "YAML"], exclude: ["Fixtures"]),
     ],
