@@ -22,6 +22,15 @@ public struct KubeAPIError: Error, Sendable, CustomStringConvertible {
     public var isUnauthorized: Bool { code == 401 }
     public var isForbidden: Bool { code == 403 }
 
+    public init(reason: String, code: Int, message: String, method: String, path: String, retryAfterSeconds: Int? = nil) {
+        self.reason = reason
+        self.code = code
+        self.message = message
+        self.method = method
+        self.path = path
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
     /// Decodes the Status body; falls back to the status code and a bounded excerpt of the body.
     public init(response: HTTPResponse, method: String, path: String) {
         self.method = method
