@@ -1,0 +1,512 @@
+import Foundation
+import KubeAPI
+import Autoscaling
+
+/// Everything one simulation run needs (built by `ScenarioSpec`, or by hand in tests).
+public struct SimulationConfig: Sendable {
+    public var cluster: ClusterSpec
+    public var performance: PerformanceModel
+    public var pools: [PoolSpec]
+    /// DeploymentGroups: name → the pool names of its roles (role name = the part after `/`).
+    public var groups: [String: [String]]
+    public var autoscalers: [PodAutoscaler]
+    /// Metrics scrape and timeline period, s.
+    public var scrapeInterval: Double
+    /// Trailing window of the aggregate signals (`decode_tps`, `tbt_p90_ms`, …), s.
+    public var signalWindow: Double
+    /// Arrivals after this time are not admitted (nil: the whole stream).
+    public var duration: Double?
+    /// Give up this long after the last arrival even if requests remain (capacity starvation).
+    public var drainTimeout: Double
+    public var sloTTFTms: Double?
+    public var sloTBTms: Double?
+    /// Keep per-request records (requests.csv); summaries need them too.
+    public var recordRequests: Bool
+    /// Simulated time 0 as seconds since 1970 for the strategies' `Date`s.
+    public var epoch: Double
+
+    public init(cluster: ClusterSpec, performance: PerformanceModel, pools: [PoolSpec], groups: [String: [String]] = [:],
+                autoscalers: [PodAutoscaler] = [], scrapeInterval: Double = 5, signalWindow: Double = 30,
+                duration: Double? = nil, drainTimeout: Double = 3600, sloTTFTms: Double? = nil, sloTBTms: Double? = nil,
+                recordRequests: Bool = true, epoch: Double = 1_700_000_000) {
+        self.cluster = cluster
+        self.performance = performance
+        self.pools = pools
+        self.groups = groups
+        self.autoscalers = autoscalers
+        self.scrapeInterval = scrapeInterval
+        self.signalWindow = signalWindow
+        self.duration = duration
+        self.drainTimeout = drainTimeout
+        self.sloTTFTms = sloTTFTms
+        self.sloTBTms = sloTBTms
+        self.recordRequests = recordRequests
+        self.epoch = epoch
+    }
+}
+
+public struct SimulationError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// What happened to one request. Times in simulated seconds.
+public struct RequestRecord: Sendable, Hashable {
+    public var id: Int
+    public var arrival: Double
+    public var promptTokens: Int
+    public var outputTokens: Int
+    public var prefillStart: Double
+    /// The first token (end of prefill).
+    public var firstToken: Double
+    public var completion: Double
+    public var generatedTokens: Int
+    public var prefillInstance: Int
+    public var decodeInstance: Int
+    public var ttft: Double { firstToken - arrival }
+    public var queueTime: Double { prefillStart - arrival }
+    public var responseTime: Double { completion - arrival }
+    /// Mean inter-token gap after the first token (0 for one-token outputs).
+    public var tbt: Double { generatedTokens > 1 ? (completion - firstToken) / Double(generatedTokens - 1) : 0 }
+}
+
+enum SimEvent: Sendable {
+    case arrival
+    case prefillDone(Int)
+    case decodeDone(Int)
+    case transferDone(slot: Int, instance: Int)
+    case instanceReady(Int)
+    case scrape
+    case tick(Int)
+    case setReplicas(pool: Int, replicas: Int)
+}
+
+struct RequestState {
+    var request: Request
+    var prefillInstance = -1
+    var decodeInstance = -1
+    var prefillStart = -1.0
+    var firstToken = -1.0
+    var lastToken = -1.0
+    var generated = 0
+    var context: Int { request.promptTokens + generated }
+}
+
+struct PoolRuntime {
+    var spec: PoolSpec
+    var profile: HardwareProfile
+    var desired: Int
+    var live: [Int] = []
+    var unschedulable = 0
+    var roleName: String
+}
+
+/// The discrete-event P/D cluster simulator. Not thread-safe; one run per instance.
+public final class Simulator {
+    let config: SimulationConfig
+    var queue = EventQueue<SimEvent>()
+    var now = 0.0
+    var cluster: ClusterState
+    var pools: [PoolRuntime] = []
+    var instances: [SimInstance] = []
+    var slots: [RequestState] = []
+    var freeSlots: [Int] = []
+    var prefillBacklog: [Int] = []
+    var decodeBacklog: [Int] = []
+    var servingPrefill: [Int] = []
+    var servingDecode: [Int] = []
+    var stream: AnyRequestStream
+    var pendingArrival: Request?
+    var lastArrival = 0.0
+    var streamDone = false
+    // accounting
+    var inFlight = 0
+    var inSystemArea = 0.0
+    var gpusAllocated = 0
+    var gpuSeconds = 0.0
+    var lastAccounting = 0.0
+    public internal(set) var result = SimulationResult()
+    var autoscalers: [AutoscalerRuntime] = []
+    var intervals: [IntervalAggregate] = []
+    var current = IntervalAggregate()
+    var decodeTPSWindow: MetricWindow
+    var prefillTPSWindow: MetricWindow
+    var arrivalWindow: MetricWindow
+
+    public init(config: SimulationConfig, stream: some RequestStream) throws {
+        self.config = config
+        self.stream = stream.eraseToAnyStream()
+        cluster = ClusterState(config.cluster)
+        decodeTPSWindow = MetricWindow(windowSeconds: config.signalWindow)
+        prefillTPSWindow = MetricWindow(windowSeconds: config.signalWindow)
+        arrivalWindow = MetricWindow(windowSeconds: config.signalWindow)
+        for spec in config.pools {
+            let hw = spec.hardware ?? spec.gpuType
+            guard let profile = config.performance.profile(model: spec.model, hardware: hw, tensorParallel: spec.tensorParallel) else {
+                throw SimulationError("pool \(spec.name): no performance profile for \(spec.model)/\(hw)/TP\(spec.tensorParallel); have \(config.performance.keys.map(\.description).joined(separator: ", "))")
+            }
+            let roleName = spec.name.split(separator: "/").last.map(String.init) ?? spec.name
+            pools.append(PoolRuntime(spec: spec, profile: profile, desired: max(0, spec.replicas), roleName: roleName))
+        }
+        try setUpAutoscalers()
+    }
+
+    /// Runs to the end: all admitted requests finished (or `drainTimeout` after the last arrival).
+    public func run() throws -> SimulationResult {
+        for p in pools.indices { reconcile(p, warm: true) }
+        try pullArrival()
+        queue.push(.scrape, at: config.scrapeInterval)
+        for (i, a) in autoscalers.enumerated() { queue.push(.tick(i), at: a.tick) }
+        while let e = queue.pop() {
+            if streamDone && inFlight == 0 { break }
+            if streamDone && e.time > lastArrival + config.drainTimeout { break }
+            account(to: e.time)
+            switch e.payload {
+            case .arrival: try handleArrival()
+            case .prefillDone(let i): prefillDone(instances[i])
+            case .decodeDone(let i): decodeDone(instances[i])
+            case .transferDone(let slot, let i): transferDone(slot: slot, instances[i])
+            case .instanceReady(let i): instanceReady(instances[i])
+            case .scrape:
+                scrape()
+                queue.push(.scrape, at: now + config.scrapeInterval)
+            case .tick(let i):
+                tick(i)
+                queue.push(.tick(i), at: now + autoscalers[i].tick)
+            case .setReplicas(let p, let n):
+                pools[p].desired = n
+                reconcile(p)
+            }
+        }
+        result.endTime = now
+        result.gpuSeconds = gpuSeconds
+        result.inSystemArea = inSystemArea
+        result.lastArrival = lastArrival
+        result.unfinished = inFlight
+        result.preemptions = instances.reduce(0) { $0 + $1.preemptions }
+        return result
+    }
+
+    /// Sets a pool's replicas at a simulated time (fixed schedules, tests). Call before `run()`.
+    public func schedule(pool name: String, replicas: Int, at time: Double) throws {
+        guard let p = pools.firstIndex(where: { $0.spec.name == name }) else { throw SimulationError("no pool \(name)") }
+        queue.push(.setReplicas(pool: p, replicas: max(0, replicas)), at: time)
+    }
+
+    func account(to t: Double) {
+        let dt = t - lastAccounting
+        if dt > 0 {
+            inSystemArea += Double(inFlight) * dt
+            gpuSeconds += Double(gpusAllocated) * dt
+        }
+        lastAccounting = t
+        now = t
+    }
+
+    // MARK: Arrivals and routing
+
+    func pullArrival() throws {
+        guard let r = try stream.next(), config.duration.map({ r.arrival < $0 }) ?? true else {
+            streamDone = true
+            pendingArrival = nil
+            return
+        }
+        pendingArrival = r
+        queue.push(.arrival, at: max(now, r.arrival))
+    }
+
+    func handleArrival() throws {
+        guard let r = pendingArrival else { return }
+        lastArrival = now
+        inFlight += 1
+        result.arrived += 1
+        result.tokensAsked += r.outputTokens
+        result.peakInFlight = max(result.peakInFlight, inFlight)
+        current.arrivals += 1
+        current.promptTokensArrived += r.promptTokens
+        current.outputTokensArrived += r.outputTokens
+        let slot: Int
+        if let s = freeSlots.popLast() {
+            slot = s
+            slots[s] = RequestState(request: r)
+        } else {
+            slot = slots.count
+            slots.append(RequestState(request: r))
+        }
+        routePrefill(slot)
+        try pullArrival()
+    }
+
+    func routePrefill(_ slot: Int) {
+        var best: SimInstance?
+        for i in servingPrefill {
+            let c = instances[i]
+            if best == nil || c.pendingPromptTokens < best!.pendingPromptTokens { best = c }
+        }
+        guard let inst = best else { prefillBacklog.append(slot); return }
+        inst.promptQueue.append(slot)
+        inst.pendingPromptTokens += slots[slot].request.promptTokens
+        kick(inst)
+    }
+
+    func routeDecode(_ slot: Int, from source: SimInstance) {
+        if source.role == .mixed {
+            enqueueDecode(slot, source) // the caller (prefillDone) kicks the instance afterwards
+            return
+        }
+        var best: SimInstance?
+        for i in servingDecode {
+            let c = instances[i]
+            if best == nil || Double(c.kvLoad) / Double(c.kvCapacity) < Double(best!.kvLoad) / Double(best!.kvCapacity) { best = c }
+        }
+        guard let target = best else { decodeBacklog.append(slot); return }
+        let tokens = slots[slot].context
+        let bytes = Double(slots[slot].request.promptTokens) * Double(source.profile.kvBytesPerToken ?? 0)
+        let seconds = bytes / cluster.bandwidth.bytesPerSecond(cluster.locality(source.node, target.node))
+        target.inbound += 1
+        target.inboundTokens += tokens
+        queue.push(.transferDone(slot: slot, instance: target.id), at: now + seconds)
+    }
+
+    func transferDone(slot: Int, _ inst: SimInstance) {
+        inst.inbound -= 1
+        inst.inboundTokens -= slots[slot].context
+        enqueueDecode(slot, inst)
+        kick(inst)
+    }
+
+    func enqueueDecode(_ slot: Int, _ inst: SimInstance) {
+        slots[slot].decodeInstance = inst.id
+        inst.waiting.append(slot)
+        inst.waitingTokens += slots[slot].context
+    }
+
+    // MARK: Instance work
+
+    /// Starts the next iteration of an idle instance: prompts first, then a decode step.
+    func kick(_ inst: SimInstance) {
+        guard !inst.busy, inst.state == .serving || inst.state == .draining else { return }
+        if inst.queuedPrompts > 0 {
+            var tokens = 0
+            inst.prefillBatch.removeAll(keepingCapacity: true)
+            while inst.promptHead < inst.promptQueue.count {
+                let s = inst.promptQueue[inst.promptHead]
+                let p = slots[s].request.promptTokens
+                if !inst.prefillBatch.isEmpty && tokens + p > inst.maxBatchTokens { break }
+                tokens += p
+                inst.prefillBatch.append(s)
+                inst.promptHead += 1
+                slots[s].prefillStart = now
+                slots[s].prefillInstance = inst.id
+            }
+            if inst.promptHead > 1024 && inst.promptHead * 2 > inst.promptQueue.count {
+                inst.promptQueue.removeFirst(inst.promptHead)
+                inst.promptHead = 0
+            }
+            inst.busy = true
+            inst.iterationStart = now
+            queue.push(.prefillDone(inst.id), at: now + inst.profile.prefillTime(batchTokens: tokens))
+            return
+        }
+        if inst.role != .prefill {
+            admit(inst)
+            if !inst.running.isEmpty {
+                inst.residentSeen = true
+                inst.busy = true
+                inst.iterationStart = now
+                let dt = inst.profile.decodeTime(batchSize: inst.running.count, contextTokens: inst.kvUsed)
+                queue.push(.decodeDone(inst.id), at: now + dt)
+                return
+            }
+        }
+        if inst.state == .draining && inst.idle { release(inst) }
+    }
+
+    /// Continuous batching: admit waiting requests while batch size and KV capacity allow; preempt the
+    /// latest-admitted requests (back to the head of the queue, KV freed) when the next step would overflow.
+    func admit(_ inst: SimInstance) {
+        var admitted = 0
+        while admitted < inst.waiting.count, inst.running.count < inst.maxBatchSize {
+            let s = inst.waiting[admitted]
+            let ctx = slots[s].context
+            if !inst.running.isEmpty && inst.kvUsed + ctx + inst.running.count + 1 > inst.kvCapacity { break }
+            inst.running.append(s)
+            inst.kvUsed += ctx
+            inst.waitingTokens -= ctx
+            admitted += 1
+        }
+        if admitted > 0 { inst.waiting.removeFirst(admitted) }
+        while inst.running.count > 1 && inst.kvUsed + inst.running.count > inst.kvCapacity {
+            let victim = inst.running.removeLast()
+            let ctx = slots[victim].context
+            inst.kvUsed -= ctx
+            inst.waiting.insert(victim, at: 0)
+            inst.waitingTokens += ctx
+            inst.preemptions += 1
+        }
+        result.maxKVResidentFraction = max(result.maxKVResidentFraction, Double(inst.kvUsed + inst.running.count) / Double(inst.kvCapacity))
+    }
+
+    func prefillDone(_ inst: SimInstance) {
+        inst.busy = false
+        inst.busySeconds += now - inst.iterationStart
+        let batch = inst.prefillBatch
+        inst.prefillBatch.removeAll(keepingCapacity: true)
+        for s in batch {
+            let p = slots[s].request.promptTokens
+            inst.pendingPromptTokens -= p
+            inst.promptTokensTotal += p
+            inst.generationTokensTotal += 1
+            slots[s].firstToken = now
+            slots[s].lastToken = now
+            slots[s].generated = 1
+            let ttft = now - slots[s].request.arrival
+            inst.ttfts.append(ttft)
+            current.ttfts.append(ttft)
+            current.promptTokens += p
+            if inst.role == .mixed { current.generationTokens += 1 }
+            if slots[s].request.outputTokens <= 1 { complete(s) } else { routeDecode(s, from: inst) }
+        }
+        kick(inst)
+    }
+
+    func decodeDone(_ inst: SimInstance) {
+        inst.busy = false
+        let t = now
+        let dt = t - inst.iterationStart
+        inst.busySeconds += dt
+        // Work on locals: class and array accesses in this per-token loop are the simulator's hot path.
+        var running: [Int] = []
+        swap(&running, &inst.running)
+        let n = running.count
+        var kept = 0
+        var irregular: [(Double, Int)] = []
+        var finished: [Int] = []
+        var kvDelta = 0
+        let threshold = dt * 1.000001 + 1e-12
+        slots.withUnsafeMutableBufferPointer { slots in
+            for k in 0..<n {
+                let s = running[k]
+                let gap = t - slots[s].lastToken
+                if gap > threshold { irregular.append((gap, 1)) }
+                slots[s].lastToken = t
+                slots[s].generated += 1
+                kvDelta += 1
+                if slots[s].generated >= slots[s].request.outputTokens {
+                    kvDelta -= slots[s].context
+                    finished.append(s)
+                } else {
+                    running[kept] = s
+                    kept += 1
+                }
+            }
+        }
+        running.removeLast(n - kept)
+        swap(&running, &inst.running)
+        inst.kvUsed += kvDelta
+        inst.generationTokensTotal += n
+        inst.itls += irregular
+        current.itls += irregular
+        if n - irregular.count > 0 {
+            inst.itls.append((dt, n - irregular.count))
+            current.itls.append((dt, n - irregular.count))
+        }
+        current.generationTokens += n
+        for s in finished { complete(s) }
+        kick(inst)
+    }
+
+    func complete(_ slot: Int) {
+        let st = slots[slot]
+        inFlight -= 1
+        result.completed += 1
+        result.tokensOut += st.generated
+        current.completions += 1
+        current.responseSeconds += now - st.request.arrival
+        if config.recordRequests {
+            result.requests.append(RequestRecord(
+                id: st.request.id, arrival: st.request.arrival, promptTokens: st.request.promptTokens,
+                outputTokens: st.request.outputTokens, prefillStart: st.prefillStart, firstToken: st.firstToken,
+                completion: now, generatedTokens: st.generated, prefillInstance: st.prefillInstance,
+                decodeInstance: st.decodeInstance))
+        }
+        freeSlots.append(slot)
+    }
+
+    // MARK: Instances and scaling
+
+    func instanceReady(_ inst: SimInstance) {
+        guard inst.state == .starting else { return }
+        inst.state = .serving
+        refreshRouting()
+        let pb = prefillBacklog
+        prefillBacklog.removeAll()
+        for s in pb { routePrefill(s) }
+        if !servingDecode.isEmpty {
+            let db = decodeBacklog
+            decodeBacklog.removeAll()
+            for s in db { routeDecode(s, from: instances[slots[s].prefillInstance]) }
+        }
+        kick(inst)
+    }
+
+    func refreshRouting() {
+        servingPrefill.removeAll()
+        servingDecode.removeAll()
+        for p in pools {
+            for i in p.live where instances[i].state == .serving {
+                switch instances[i].role {
+                case .prefill: servingPrefill.append(i)
+                case .decode: servingDecode.append(i)
+                case .mixed: servingPrefill.append(i)
+                }
+            }
+        }
+    }
+
+    /// Brings a pool's live (starting or serving) instances to `desired`: creates instances where GPUs allow,
+    /// or removes the newest cold ones first, then drains the least-loaded serving ones.
+    func reconcile(_ p: Int, warm: Bool = false) {
+        var live = pools[p].live.filter { instances[$0].state == .starting || instances[$0].state == .serving }
+        let spec = pools[p].spec
+        pools[p].unschedulable = 0
+        while live.count < pools[p].desired {
+            guard let node = cluster.allocate(gpuType: spec.gpuType, gpus: spec.tensorParallel) else {
+                pools[p].unschedulable = pools[p].desired - live.count
+                break
+            }
+            let inst = SimInstance(
+                id: instances.count, pool: p, role: spec.role, profile: pools[p].profile, node: node,
+                gpus: spec.tensorParallel, now: now, coldStart: warm ? 0 : (spec.coldStartSeconds ?? 120),
+                maxBatchTokens: spec.maxBatchTokens ?? 8192, maxBatchSize: spec.maxBatchSize ?? 256)
+            instances.append(inst)
+            pools[p].live.append(inst.id)
+            live.append(inst.id)
+            gpusAllocated += inst.gpus
+            if warm { instanceReady(inst) } else { queue.push(.instanceReady(inst.id), at: inst.readyAt) }
+        }
+        var excess = live.count - pools[p].desired
+        guard excess > 0 else { return }
+        for i in live.reversed() where excess > 0 && instances[i].state == .starting {
+            release(instances[i])
+            excess -= 1
+        }
+        let serving = live.filter { instances[$0].state == .serving }
+            .sorted { (instances[$0].kvLoad + instances[$0].pendingPromptTokens, $0) < (instances[$1].kvLoad + instances[$1].pendingPromptTokens, $1) }
+        for i in serving.prefix(max(0, excess)) {
+            instances[i].state = .draining
+            if instances[i].idle { release(instances[i]) }
+        }
+        refreshRouting()
+    }
+
+    func release(_ inst: SimInstance) {
+        guard inst.state != .released else { return }
+        inst.state = .released
+        cluster.release(node: inst.node, gpus: inst.gpus)
+        gpusAllocated -= inst.gpus
+        pools[inst.pool].live.removeAll { $0 == inst.id }
+        refreshRouting()
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import KubeAPI
+import Autoscaling
+import YAML
+
+/// A simulation scenario (`heteroscale simulate SCENARIO.yaml`). Relative paths resolve against the
+/// scenario file's folder.
+public struct ScenarioSpec: Decodable, Sendable {
+    public var name: String?
+    public var cluster: ClusterSpec?
+    /// Profile files: parametric YAML (`samples/profiles/*.yaml`) or a splitwise-sim CSV table.
+    public var profiles: [String]
+    /// The served model (profile key), e.g. `llama2-70b`.
+    public var model: String?
+    public var workload: WorkloadSpec
+    public var slo: SLO?
+    /// Arrivals after this many seconds are dropped (default: the workload's own end).
+    public var duration: Double?
+    public var seed: UInt64?
+    public var scrapeInterval: Double?
+    public var signalWindow: Double?
+    public var coldStartSeconds: Double?
+    public var maxBatchTokens: Int?
+    public var maxBatchSize: Int?
+    public var policies: [Policy]
+
+    public struct SLO: Codable, Sendable, Hashable {
+        public var ttftMs: Double?
+        public var tbtMs: Double?
+        /// Only 90 is evaluated for now (P90 per interval); per-request attainment uses each request's TTFT
+        /// and mean TBT.
+        public var percentile: Double?
+    }
+
+    public struct Policy: Decodable, Sendable {
+        public var name: String
+        /// File paths (multi-document YAML) or inline objects: `PodAutoscaler`, `DeploymentGroup`, `Deployment`.
+        public var manifests: [JSONValue]?
+        public var fixed: Fixed?
+    }
+
+    /// A splitwise-style fixed configuration: N prompt + M token machines, no autoscaling.
+    public struct Fixed: Codable, Sendable, Hashable {
+        public var promptInstances: Int
+        public var tokenInstances: Int
+        public var hardware: String
+        /// Node label value (default: `hardware`).
+        public var gpuType: String?
+        public var model: String?
+        public var tensorParallel: Int
+        /// Nodes to create when the scenario has no `cluster` (default: exactly enough).
+        public var gpusPerNode: Int?
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, cluster, profiles, profile, model, workload, slo, duration, seed, scrapeInterval, signalWindow
+        case coldStartSeconds, maxBatchTokens, maxBatchSize, policies
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        cluster = try c.decodeIfPresent(ClusterSpec.self, forKey: .cluster)
+        if let list = try? c.decodeIfPresent([String].self, forKey: .profiles) {
+            profiles = list
+        } else if let one = try c.decodeIfPresent(String.self, forKey: .profiles) ?? c.decodeIfPresent(String.self, forKey: .profile) {
+            profiles = [one]
+        } else {
+            profiles = []
+        }
+        model = try c.decodeIfPresent(String.self, forKey: .model)
+        workload = try c.decode(WorkloadSpec.self, forKey: .workload)
+        slo = try c.decodeIfPresent(SLO.self, forKey: .slo)
+        duration = try c.decodeIfPresent(Double.self, forKey: .duration)
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
+        scrapeInterval = try c.decodeIfPresent(Double.self, forKey: .scrapeInterval)
+        signalWindow = try c.decodeIfPresent(Double.self, forKey: .signalWindow)
+        coldStartSeconds = try c.decodeIfPresent(Double.self, forKey: .coldStartSeconds)
+        maxBatchTokens = try c.decodeIfPresent(Int.self, forKey: .maxBatchTokens)
+        maxBatchSize = try c.decodeIfPresent(Int.self, forKey: .maxBatchSize)
+        policies = try c.decode([Policy].self, forKey: .policies)
+    }
+
+    public static func load(path: String) throws -> ScenarioSpec {
+        guard let data = FileManager.default.contents(atPath: path) else { throw SimulationError("\(path): cannot read the file") }
+        do {
+            return try YAML.decode(ScenarioSpec.self, from: String(decoding: data, as: UTF8.self))
+        } catch {
+            throw SimulationError("\(path): \(error)")
+        }
+    }
+
+    static func resolve(_ path: String, _ base: String) -> String {
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardized.path
+    }
+
+    /// Loads every profile file.
+    public func performanceModel(baseDirectory: String) throws -> PerformanceModel {
+        var model = PerformanceModel()
+        for p in profiles {
+            let full = Self.resolve(p, baseDirectory)
+            model.merge(full.hasSuffix(".csv") ? try PerformanceModel.load(path: full) : PerformanceModel(profiles: try HardwareProfile.fromYAML(path: full)))
+        }
+        return model
+    }
+
+    /// The simulation configuration of one policy.
+    public func config(policy: Policy, baseDirectory: String, performance: PerformanceModel) throws -> SimulationConfig {
+        var pools: [PoolSpec] = []
+        var groups: [String: [String]] = [:]
+        var autoscalers: [PodAutoscaler] = []
+        var cluster = self.cluster
+        let at = "policy \(policy.name)"
+        if let f = policy.fixed {
+            let gpuType = f.gpuType ?? f.hardware
+            guard let model = f.model ?? self.model else { throw SimulationError("\(at): fixed needs a model") }
+            for (role, n, name) in [(InstanceRole.prefill, f.promptInstances, "prompt"), (.decode, f.tokenInstances, "token")] {
+                var p = PoolSpec(name: name, role: role, gpuType: gpuType, hardware: f.hardware, model: model,
+                                 tensorParallel: f.tensorParallel, replicas: n, coldStartSeconds: coldStartSeconds,
+                                 maxBatchTokens: maxBatchTokens, maxBatchSize: maxBatchSize)
+                p.weight = Double(n)
+                pools.append(p)
+            }
+            if cluster == nil {
+                let perNode = f.gpusPerNode ?? max(8, f.tensorParallel)
+                let perInstance = max(1, perNode / f.tensorParallel)
+                let nodes = (f.promptInstances + perInstance - 1) / perInstance + (f.tokenInstances + perInstance - 1) / perInstance
+                cluster = ClusterSpec(nodePools: [NodePoolSpec(gpuType: gpuType, gpusPerNode: perNode, count: nodes)])
+            }
+        }
+        var objects: [JSONValue] = []
+        for m in policy.manifests ?? [] {
+            if let path = m.stringValue {
+                let full = Self.resolve(path, baseDirectory)
+                guard let data = FileManager.default.contents(atPath: full) else { throw SimulationError("\(at): cannot read \(full)") }
+                objects += try YAML.loadAll(String(decoding: data, as: UTF8.self)).filter { !$0.isNull }
+            } else {
+                objects.append(m)
+            }
+        }
+        for o in objects {
+            let kind = o["kind"]?.stringValue ?? ""
+            switch kind {
+            case "PodAutoscaler":
+                autoscalers.append(try o.decode(PodAutoscaler.self))
+            case "DeploymentGroup":
+                let dg = try o.decode(DeploymentGroup.self)
+                let name = dg.metadata.name ?? "group"
+                let counts = RatioApportionment.apportion(total: dg.spec.replicas, roles: dg.spec.roles.map {
+                    RatioApportionment.Role(name: $0.name, weight: $0.weight, minReplicas: $0.minReplicas ?? 0, maxReplicas: $0.maxReplicas ?? Int.max)
+                })
+                var members: [String] = []
+                for (role, n) in zip(dg.spec.roles, counts) {
+                    guard let r = InstanceRole.infer(role.name) else { throw SimulationError("\(at): DeploymentGroup \(name) role \(role.name): name it prefill, decode or mixed") }
+                    guard let gpu = role.gpuType.first else { throw SimulationError("\(at): DeploymentGroup \(name) role \(role.name): gpuType is required") }
+                    guard let model = self.model else { throw SimulationError("\(at): the scenario needs `model`") }
+                    var p = PoolSpec(name: "\(name)/\(role.name)", role: r, gpuType: gpu, model: model, tensorParallel: role.gpusPerInstance,
+                                     replicas: n, coldStartSeconds: coldStartSeconds, maxBatchTokens: maxBatchTokens, maxBatchSize: maxBatchSize)
+                    p.weight = role.weight
+                    p.minReplicas = role.minReplicas
+                    p.maxReplicas = role.maxReplicas
+                    pools.append(p)
+                    members.append(p.name)
+                }
+                groups[name] = members
+            case "Deployment":
+                pools.append(try deploymentPool(o, at: at))
+            default:
+                throw SimulationError("\(at): unsupported manifest kind \(kind.isEmpty ? "(none)" : kind); use PodAutoscaler, DeploymentGroup or Deployment")
+            }
+        }
+        guard !pools.isEmpty else { throw SimulationError("\(at): no instances (give `fixed` or Deployment/DeploymentGroup manifests)") }
+        guard let cluster else { throw SimulationError("\(at): the scenario needs a `cluster`") }
+        var config = SimulationConfig(cluster: cluster, performance: performance, pools: pools, groups: groups, autoscalers: autoscalers)
+        config.scrapeInterval = scrapeInterval ?? 5
+        config.signalWindow = signalWindow ?? 30
+        config.duration = duration
+        config.sloTTFTms = slo?.ttftMs
+        config.sloTBTms = slo?.tbtMs
+        return config
+    }
+
+    /// A Deployment as a pool. Role: label `heteroscale.io/role` (or the name); GPU type: label
+    /// `heteroscale.io/gpu-type` or the pod's nodeSelector of that key; GPUs: `nvidia.com/gpu` limit (or the
+    /// label `heteroscale.io/gpus-per-instance`); hardware profile name: label `heteroscale.io/hardware`; cold
+    /// start: label `heteroscale.io/cold-start-seconds` (else the scenario's `coldStartSeconds`).
+    func deploymentPool(_ o: JSONValue, at: String) throws -> PoolSpec {
+        let name = o["metadata"]?["name"]?.stringValue ?? "deployment"
+        let labels = o["spec"]?["template"]?["metadata"]?["labels"] ?? o["metadata"]?["labels"]
+        func label(_ key: String) -> String? {
+            labels?[key]?.stringValue ?? o["metadata"]?["labels"]?[key]?.stringValue
+                ?? o["spec"]?["template"]?["spec"]?["nodeSelector"]?[key]?.stringValue
+        }
+        guard let role = label("heteroscale.io/role").flatMap(InstanceRole.infer) ?? InstanceRole.infer(name) else {
+            throw SimulationError("\(at): Deployment \(name): set label heteroscale.io/role to prefill, decode or mixed")
+        }
+        guard let gpu = label("heteroscale.io/gpu-type") else { throw SimulationError("\(at): Deployment \(name): set label heteroscale.io/gpu-type") }
+        var gpus = label("heteroscale.io/gpus-per-instance").flatMap { Int($0) }
+        if gpus == nil, let limit = o["spec"]?["template"]?["spec"]?["containers"]?[0]?["resources"]?["limits"]?["nvidia.com/gpu"] {
+            gpus = limit.intValue.map(Int.init) ?? limit.stringValue.flatMap { Int($0) }
+        }
+        guard let model = label("heteroscale.io/model") ?? self.model else { throw SimulationError("\(at): the scenario needs `model`") }
+        let replicas = o["spec"]?["replicas"]?.intValue.map(Int.init) ?? 1
+        let coldStart = label("heteroscale.io/cold-start-seconds").flatMap { Double($0) } ?? coldStartSeconds
+        return PoolSpec(name: name, role: role, gpuType: gpu, hardware: label("heteroscale.io/hardware"), model: model,
+                        tensorParallel: gpus ?? 1, replicas: replicas, coldStartSeconds: coldStart,
+                        maxBatchTokens: maxBatchTokens, maxBatchSize: maxBatchSize)
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+import YAML
+
+@testable import Simulation
+
+@Suite struct ScenarioTests {
+    static func spec(_ yaml: String) throws -> ScenarioSpec { try YAML.decode(ScenarioSpec.self, from: yaml) }
+
+    static let base = Paths.repo("samples/simulation")
+
+    @Test func splitwiseFixedSampleRunsShortened() throws {
+        var spec = try ScenarioSpec.load(path: Paths.repo("samples/simulation/splitwise-fixed.yaml"))
+        spec.workload.duration = 15
+        let outcomes = try ScenarioRunner.run(spec, baseDirectory: Self.base)
+        let r = try #require(outcomes.first).result
+        #expect(r.arrived > 400 && r.arrived < 800)
+        #expect(r.completed == r.arrived)
+        #expect(r.tokensOut == r.tokensAsked)
+        // 25 × TP8 + 15 × TP8 GPUs, all warm from t = 0.
+        #expect(r.timeline.first { $0.pool == "prompt" }?.gpus == 200)
+        #expect(r.timeline.first { $0.pool == "token" }?.gpus == 120)
+        let summary = ScenarioRunner.summaryCSV(outcomes[0])
+        for c in ["ttft_times_p50", "ttft_times_p90", "ttft_times_p99", "tbt_times_p90", "response_times_p99", "queue_times_p50"] {
+            #expect(summary.contains(c))
+        }
+    }
+
+    static let flashCrowd = """
+        profiles: [../profiles/h100.yaml]
+        model: llama2-70b
+        cluster: {nodePools: [{gpuType: h100-80gb, gpusPerNode: 8, count: 8}]}
+        workload:
+          arrivals: {kind: constant, rate: 2, flashCrowds: [{factor: 6, start: 120, duration: 240}]}
+          sizes: {constant: {prompt: 1000, output: 200}}
+          duration: 480
+        seed: 3
+        coldStartSeconds: 30
+        scrapeInterval: 2
+        slo: {ttftMs: 1000, tbtMs: 100}
+        policies:
+          - name: kpa
+            manifests:
+              - {apiVersion: apps/v1, kind: Deployment, metadata: {name: prefill, labels: {heteroscale.io/role: prefill, heteroscale.io/gpu-type: h100-80gb, heteroscale.io/gpus-per-instance: "4"}}, spec: {replicas: 1}}
+              - {apiVersion: apps/v1, kind: Deployment, metadata: {name: decode, labels: {heteroscale.io/role: decode, heteroscale.io/gpu-type: h100-80gb, heteroscale.io/gpus-per-instance: "4"}}, spec: {replicas: 1}}
+              - apiVersion: heteroscale.io/v1alpha1
+                kind: PodAutoscaler
+                metadata: {name: decode-kpa}
+                spec:
+                  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: decode}
+                  minReplicas: 1
+                  maxReplicas: 6
+                  scalingStrategy: KPA
+                  metricsSources: [{metricSourceType: pod, targetMetric: num_requests_running, targetValue: "20"}]
+          - name: group
+            manifests:
+              - apiVersion: heteroscale.io/v1alpha1
+                kind: DeploymentGroup
+                metadata: {name: svc}
+                spec:
+                  replicas: 2
+                  roles:
+                    - {name: prefill, weight: 1, gpuType: h100-80gb, gpusPerInstance: 4}
+                    - {name: decode, weight: 1, gpuType: h100-80gb, gpusPerInstance: 4}
+              - apiVersion: heteroscale.io/v1alpha1
+                kind: PodAutoscaler
+                metadata: {name: svc-kpa}
+                spec:
+                  scaleTargetRef: {apiVersion: heteroscale.io/v1alpha1, kind: DeploymentGroup, name: svc}
+                  minReplicas: 2
+                  maxReplicas: 16
+                  scalingStrategy: KPA
+                  metricsSources: [{metricSourceType: pod, targetMetric: num_requests_running, targetValue: "20", role: decode}]
+          - name: heteroscale
+            manifests:
+              - {kind: DeploymentGroup, metadata: {name: svc}, spec: {replicas: 2, roles: [{name: prefill, gpuType: h100-80gb, gpusPerInstance: 4}, {name: decode, gpuType: h100-80gb, gpusPerInstance: 4}]}}
+              - kind: PodAutoscaler
+                metadata: {name: svc-hs}
+                spec:
+                  scaleTargetRef: {apiVersion: heteroscale.io/v1alpha1, kind: DeploymentGroup, name: svc}
+                  minReplicas: 2
+                  maxReplicas: 16
+                  scalingStrategy: HeteroScale
+                  heteroScale: {targetDecodeTPSPerInstance: 400, scaleOutCooldownSeconds: 30}
+        """
+
+    @Test func kpaScalesUpUnderFlashCrowdWithColdStarts() throws {
+        let outcomes = try ScenarioRunner.run(try Self.spec(Self.flashCrowd), baseDirectory: Self.base, policy: "kpa")
+        let r = try #require(outcomes.first).result
+        #expect(r.completed == r.arrived)
+        let decodeRows = r.timeline.filter { $0.pool == "decode" }
+        let before = decodeRows.filter { $0.time < 120 }.map(\.desired).max() ?? 0
+        let during = decodeRows.filter { $0.time > 120 && $0.time < 360 }.map(\.ready).max() ?? 0
+        #expect(before == 1)
+        #expect(during >= 2)
+        // A scale-up only serves after the cold start.
+        let firstUp = try #require(r.scaling.first { $0.to > $0.from })
+        #expect(firstUp.time >= 120)
+        #expect(!(decodeRows.contains { $0.time < firstUp.time + 30 - 1e-9 && $0.ready > 1 }))
+        #expect(r.scaling.allSatisfy { !$0.reason.isEmpty && $0.autoscaler == "decode-kpa" })
+        #expect(r.gpuHours > 0)
+    }
+
+    @Test(arguments: ["group", "heteroscale"])
+    func groupDecisionsMoveBothRolesByWeight(policy: String) throws {
+        let outcomes = try ScenarioRunner.run(try Self.spec(Self.flashCrowd), baseDirectory: Self.base, policy: policy)
+        let r = try #require(outcomes.first).result
+        #expect(r.completed == r.arrived)
+        let ups = r.scaling.filter { $0.to > $0.from }
+        #expect(!ups.isEmpty)
+        for e in r.scaling { #expect(abs((e.roles["prefill"] ?? 0) - (e.roles["decode"] ?? 0)) <= 1) }
+    }
+
+    @Test func hpaOnGPUUtilisationNeverScalesDecodeInAtLowLoad() throws {
+        let yaml = """
+            profiles: [../profiles/h100.yaml]
+            model: llama2-70b
+            cluster: {nodePools: [{gpuType: h100-80gb, gpusPerNode: 8, count: 4}]}
+            workload: {arrivals: {kind: constant, rate: 0.5}, sizes: {constant: {prompt: 500, output: 300}}, duration: 300}
+            seed: 5
+            coldStartSeconds: 20
+            policies:
+              - name: hpa-gpu
+                manifests:
+                  - {kind: Deployment, metadata: {name: prefill, labels: {heteroscale.io/role: prefill, heteroscale.io/gpu-type: h100-80gb, heteroscale.io/gpus-per-instance: "4"}}, spec: {replicas: 2}}
+                  - {kind: Deployment, metadata: {name: decode, labels: {heteroscale.io/role: decode, heteroscale.io/gpu-type: h100-80gb, heteroscale.io/gpus-per-instance: "4"}}, spec: {replicas: 2}}
+            """
+        var spec = try Self.spec(yaml)
+        for target in ["prefill", "decode"] {
+            spec.policies[0].manifests!.append(try YAML.load("""
+                {kind: PodAutoscaler, metadata: {name: \(target)-hpa}, spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: \(target)},
+                 minReplicas: 1, maxReplicas: 4, scalingStrategy: HPA,
+                 metricsSources: [{metricSourceType: pod, targetMetric: gpu_utilization, targetValue: "70"}]}}
+                """))
+        }
+        let r = try #require(try ScenarioRunner.run(spec, baseDirectory: Self.base).first).result
+        #expect(r.completed == r.arrived)
+        let late = r.timeline.filter { $0.time > 200 }
+        // Decode GPUs read 80–90 % at a trickle of load, so HPA-GPU keeps (even grows) the decode pool…
+        #expect(late.filter { $0.pool == "decode" }.allSatisfy { $0.desired >= 2 })
+        // …while the prefill pool, whose utilisation tracks busy time, shrinks to the minimum.
+        #expect(late.filter { $0.pool == "prefill" }.allSatisfy { $0.desired == 1 })
+    }
+
+    @Test func outputsAreDeterministicAndWritten() throws {
+        let spec = try Self.spec(Self.flashCrowd)
+        let a = try ScenarioRunner.run(spec, baseDirectory: Self.base, policy: "kpa")
+        let b = try ScenarioRunner.run(spec, baseDirectory: Self.base, policy: "kpa")
+        #expect(ScenarioRunner.comparisonCSV(a) == ScenarioRunner.comparisonCSV(b))
+        #expect(a.map { ScenarioRunner.requestsCSV($0) } == b.map { ScenarioRunner.requestsCSV($0) })
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sim-out-\(UInt32.random(in: 0...UInt32.max))").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try ScenarioRunner.write(a, to: dir)
+        let comparison = try String(contentsOfFile: dir + "/comparison.csv", encoding: .utf8)
+        #expect(comparison.hasPrefix("policy,gpu_hours,mean_gpu_utilization,slo_attainment_requests"))
+        #expect(comparison.split(separator: "\n").count == 2)
+        for f in ["summary.csv", "requests.csv", "timeline.csv", "scaling.log"] {
+            #expect(FileManager.default.fileExists(atPath: "\(dir)/kpa/\(f)"))
+        }
+        #expect(ScenarioRunner.comparisonTable(a).contains("kpa"))
+    }
+
+    @Test(arguments: [
+        ("policies: [{name: x, manifests: [{kind: Service}]}]", "unsupported manifest kind Service"),
+        ("policies: [{name: x}]", "no instances"),
+    ])
+    func badPoliciesAreNamed(policies: String, message: String) throws {
+        let spec = try Self.spec("profiles: []\nmodel: m\nworkload: {arrivals: {kind: constant, rate: 1}, duration: 1}\n" + policies)
+        #expect {
+            try ScenarioRunner.run(spec, baseDirectory: Self.base)
+        } throws: { error in
+            "\(error)".contains(message)
+        }
+    }
+}
