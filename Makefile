@@ -29,12 +29,16 @@ test: deps
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS)
 
-## The main job for now: the CLI, and a replay of a recorded KPA burst through the real strategy code.
+## The main job for now: the CLI, a replay of a recorded KPA burst through the real strategy code, and a
+## simulated splitwise-style cluster (results in results/).
 demo: build
 	$(SWIFT) run $(SWIFT_BUILD_FLAGS) heteroscale version
 	@echo
 	@echo "== heteroscale replay: a KPA PodAutoscaler over recorded metrics =="
 	$(SWIFT) run $(SWIFT_BUILD_FLAGS) heteroscale replay --autoscaler samples/autoscaling/kpa.yaml --metrics samples/replay/kpa-burst.csv
+	@echo
+	@echo "== heteroscale simulate: 25 prompt + 15 token H100 machines, bloom-176b, 40 req/s of Azure conv sizes =="
+	$(SWIFT) run $(SWIFT_BUILD_FLAGS) heteroscale simulate samples/simulation/splitwise-fixed.yaml --out results
 	@echo
 	@echo "== heteroscale doctor (needs a cluster: --kubeconfig or ~/.kube/config) =="
 	-$(SWIFT) run $(SWIFT_BUILD_FLAGS) heteroscale doctor
