@@ -40,8 +40,12 @@ demo: build
 	@echo "== heteroscale simulate: 25 prompt + 15 token H100 machines, bloom-176b, 40 req/s of Azure conv sizes =="
 	$(SWIFT) run $(SWIFT_BUILD_FLAGS) heteroscale simulate samples/simulation/splitwise-fixed.yaml --out results
 	@echo
-	@echo "== heteroscale doctor (needs a cluster: --kubeconfig or ~/.kube/config) =="
-	-$(SWIFT) run $(SWIFT_BUILD_FLAGS) heteroscale doctor
+	@echo "== heteroscale doctor against a throw-away loopback API (heteroscale emulator) =="
+	@rm -f .build/demo.kubeconfig; \
+	$(SWIFT) run $(SWIFT_BUILD_FLAGS) heteroscale emulator --kubeconfig-out .build/demo.kubeconfig > .build/demo-emulator.log 2>&1 & pid=$$!; \
+	for i in $$(seq 100); do [ -s .build/demo.kubeconfig ] && break; sleep 0.2; done; \
+	$(SWIFT) run $(SWIFT_BUILD_FLAGS) heteroscale doctor --kubeconfig .build/demo.kubeconfig; \
+	kill -9 $$pid 2>/dev/null; true
 
 clean:
 	rm -rf .build

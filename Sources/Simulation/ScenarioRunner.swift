@@ -32,8 +32,12 @@ public struct PolicyOutcome: Sendable {
         var ratios: [Double] = []
         for row in result.timeline where row.pdRatio > 0 && seen.insert(row.time).inserted { ratios.append(row.pdRatio) }
         guard ratios.count > 1 else { return 0 }
-        let mean = ratios.reduce(0, +) / Double(ratios.count)
-        return (ratios.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(ratios.count)).squareRoot()
+        // Shifted data (by the first value): a constant ratio gives exactly 0, not rounding noise.
+        let k = ratios[0]
+        let n = Double(ratios.count)
+        let sum = ratios.reduce(0) { $0 + ($1 - k) }
+        let sumSq = ratios.reduce(0) { $0 + ($1 - k) * ($1 - k) }
+        return max(0, (sumSq - sum * sum / n) / n).squareRoot()
     }
 }
 
