@@ -141,22 +141,7 @@ public struct ProfileKey: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Malformed performance data: file, 1-based line, column.
-public struct PerformanceModelError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var file: String
-    public var line: Int
-    public var column: String?
-    public var message: String
-    public init(file: String, line: Int, column: String? = nil, message: String) {
-        self.file = file
-        self.line = line
-        self.column = column
-        self.message = message
-    }
-    public var description: String {
-        if let column { return "\(file):\(line): column \(column): \(message)" }
-        return "\(file):\(line): \(message)"
-    }
-}
+public typealias PerformanceModelError = DataFileError
 
 /// A set of hardware profiles keyed by (model, hardware, tensor parallelism).
 public struct PerformanceModel: Sendable {

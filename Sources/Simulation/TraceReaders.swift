@@ -1,7 +1,11 @@
 import Foundation
 
-/// A malformed trace: names the file, the 1-based line and, for a bad field, the column.
-public struct TraceError: Error, Sendable, Hashable, CustomStringConvertible {
+/// A malformed trace.
+public typealias TraceError = DataFileError
+
+/// A malformed data file (trace, performance table): names the file, the 1-based line and, for a bad
+/// field, the column.
+public struct DataFileError: Error, Sendable, Hashable, CustomStringConvertible {
     public var file: String
     public var line: Int
     public var column: String?
