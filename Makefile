@@ -49,3 +49,18 @@ demo: build
 
 clean:
 	rm -rf .build
+
+## Plots of a simulation's results (matplotlib in a local venv):
+##   heteroscale simulate samples/simulation/pd-conv-diurnal.yaml --out results/pd-conv-diurnal; make plots
+VENV ?= .venv
+RESULTS ?= results/pd-conv-diurnal
+PLOT_FLAGS ?= --slo-ttft-ms 2000 --slo-tbt-ms 80
+
+$(VENV)/.matplotlib:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet matplotlib
+	touch $@
+
+.PHONY: plots
+plots: $(VENV)/.matplotlib
+	$(VENV)/bin/python tools/plot_results.py $(RESULTS) $(PLOT_FLAGS)

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+import YAML
+
+@testable import Simulation
+
+/// The known failure modes of the baseline autoscalers, shown on a scaled-down P/D scenario at a fixed seed:
+/// a diurnal day compressed to 10 minutes (llama2-70b, prefill on H100 TP4, decode on H20 TP4) with one flash
+/// crowd outside the Periodic policy's schedule. Each policy runs once (in parallel); the tests read the
+/// computed metrics of `PolicyOutcome` / `SimulationResult`.
+@Suite struct SimFailureModeTests {
+    // Wall clock of the strategies: 1_700_000_000 + t = 2023-11-14 22:13:20 UTC + t.
+    // Day: trough at t = 0 and 600, peak (16 req/s) at t = 300. Flash crowd x3 at t = 440…520 (22:20:40–22:22:00),
+    // after the Periodic policy's peak window (22:15–22:20).
+    static let flashStart = 440.0, flashEnd = 520.0
+    static let scenario = """
+        profiles: [../profiles/h100.yaml, ../profiles/h20.yaml]
+        model: llama2-70b
+        cluster:
+          nodePools:
+            - {gpuType: h100-80gb, gpusPerNode: 8, count: 2}
+            - {gpuType: h20, gpusPerNode: 8, count: 5}
+        workload:
+          arrivals: {kind: diurnal, peakRate: 16, peakToTrough: 8, period: 600, peakAt: 300, flashCrowds: [{factor: 3, start: 440, duration: 80}]}
+          sizes: {lognormal: {prompt: {mean: 250, median: 200, min: 16, max: 1000}, output: {mean: 200, median: 150, min: 2, max: 800}}}
+          duration: 600
+        seed: 11
+        slo: {ttftMs: 2000, tbtMs: 40}
+        coldStartSeconds: 30
+        scrapeInterval: 5
+        signalWindow: 20
+        maxBatchSize: 128
+        policies:
+          - name: heteroscale
+            manifests:
+              - &group {kind: DeploymentGroup, metadata: {name: svc}, spec: {replicas: 5, roles: [{name: prefill, weight: 1, gpuType: [h100-80gb], gpusPerInstance: 4, minReplicas: 1, maxReplicas: 4}, {name: decode, weight: 2, gpuType: [h20], gpusPerInstance: 4, minReplicas: 2, maxReplicas: 10}]}}
+              - kind: PodAutoscaler
+                metadata: {name: svc-hs}
+                spec:
+                  scaleTargetRef: {apiVersion: heteroscale.io/v1alpha1, kind: DeploymentGroup, name: svc}
+                  minReplicas: 3
+                  maxReplicas: 14
+                  scalingStrategy: HeteroScale
+                  heteroScale: {targetDecodeTPSPerInstance: 300, scaleOutCooldownSeconds: 30, scaleInCooldownSeconds: 120, latency: {tbtSLOMilliseconds: 40, ttftSLOMilliseconds: 2000, cooldownSeconds: 30}}
+          - name: hpa-gpu
+            manifests:
+              - &prefill {apiVersion: apps/v1, kind: Deployment, metadata: {name: prefill, labels: {heteroscale.io/role: prefill, heteroscale.io/gpu-type: h100-80gb, heteroscale.io/gpus-per-instance: "4"}}, spec: {replicas: 1}}
+              - &decode {apiVersion: apps/v1, kind: Deployment, metadata: {name: decode, labels: {heteroscale.io/role: decode, heteroscale.io/gpu-type: h20, heteroscale.io/gpus-per-instance: "4"}}, spec: {replicas: 2}}
+              - {kind: PodAutoscaler, metadata: {name: prefill-hpa}, spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: prefill}, minReplicas: 1, maxReplicas: 4, scalingStrategy: HPA, metricsSources: [{metricSourceType: pod, targetMetric: gpu_utilization, targetValue: "70"}]}}
+              - {kind: PodAutoscaler, metadata: {name: decode-hpa}, spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: decode}, minReplicas: 2, maxReplicas: 10, scalingStrategy: HPA, metricsSources: [{metricSourceType: pod, targetMetric: gpu_utilization, targetValue: "70"}]}}
+          - name: independent-tps
+            manifests:
+              - *prefill
+              - *decode
+              - {kind: PodAutoscaler, metadata: {name: prefill-tps}, spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: prefill}, minReplicas: 1, maxReplicas: 4, scalingStrategy: HPA, metricsSources: [{metricSourceType: pod, targetMetric: vllm:prompt_tokens_total, targetValue: "1125"}]}}
+              - {kind: PodAutoscaler, metadata: {name: decode-tps}, spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: decode}, minReplicas: 2, maxReplicas: 10, scalingStrategy: HPA, metricsSources: [{metricSourceType: pod, targetMetric: vllm:generation_tokens_total, targetValue: "450"}]}}
+          - name: latency
+            manifests:
+              - *group
+              - {kind: PodAutoscaler, metadata: {name: svc-latency}, spec: {scaleTargetRef: {apiVersion: heteroscale.io/v1alpha1, kind: DeploymentGroup, name: svc}, minReplicas: 3, maxReplicas: 14, scalingStrategy: Latency, heteroScale: {targetDecodeTPSPerInstance: 300, latency: {tbtSLOMilliseconds: 40}}}}
+          - name: periodic
+            manifests:
+              - *group
+              - {kind: PodAutoscaler, metadata: {name: svc-periodic}, spec: {scaleTargetRef: {apiVersion: heteroscale.io/v1alpha1, kind: DeploymentGroup, name: svc}, minReplicas: 3, maxReplicas: 14, scalingStrategy: Periodic, schedules: [{name: peak, start: "22:15", end: "22:20", timeZone: UTC, replicas: 10}]}}
+        """
+
+    static let outcomes: [String: PolicyOutcome] = {
+        let spec = try! YAML.decode(ScenarioSpec.self, from: scenario)
+        let names = spec.policies.map(\.name)
+        let lock = NSLock()
+        nonisolated(unsafe) var out: [String: PolicyOutcome] = [:]
+        DispatchQueue.concurrentPerform(iterations: names.count) { i in
+            let o = try! ScenarioRunner.run(spec, baseDirectory: Paths.repo("samples/simulation"), policy: names[i])[0]
+            lock.lock(); out[names[i]] = o; lock.unlock()
+        }
+        return out
+    }()
+
+    static func outcome(_ name: String) throws -> PolicyOutcome { try #require(outcomes[name]) }
+
+    /// Decode rows of the timeline (one per scrape for these single-decode-pool policies).
+    static func decodeRows(_ o: PolicyOutcome) -> [TimelineRow] {
+        o.result.timeline.filter { (row: TimelineRow) in row.role == InstanceRole.decode }
+    }
+
+    @Test func everyPolicyFinishesEveryRequest() throws {
+        #expect(Self.outcomes.count == 5)
+        for (name, o) in Self.outcomes {
+            #expect(o.result.arrived > 3000, "\(name)")
+            #expect(o.result.completed == o.result.arrived && o.result.unfinished == 0, "\(name)")
+        }
+    }
+
+    /// Decode GPUs read 80–90 % while any request is resident, so an HPA on GPU utilisation never gives decode
+    /// instances back: through the trough (last 100 s of the day, ≤ 20 % of the peak rate) it keeps ≥ 90 % of
+    /// its peak decode instances.
+    @Test func hpaOnGPUUtilisationKeepsDecodeThroughTheTrough() throws {
+        let rows = Self.decodeRows(try Self.outcome("hpa-gpu"))
+        let peak = try #require(rows.map(\.ready).max())
+        let trough = try #require(rows.filter { $0.time >= 500 && $0.time <= 600 }.map(\.ready).min())
+        #expect(peak >= 4)
+        #expect(Double(trough) >= 0.9 * Double(peak), "peak \(peak), trough minimum \(trough)")
+    }
+
+    /// TBT alone lags (new pods serve only after the cold start) and the policy has no hysteresis band wide
+    /// enough, so it overshoots and backs off: ≥ 3× the scaling actions of HeteroScale.
+    @Test func pureLatencyFlaps() throws {
+        let hs = try Self.outcome("heteroscale").result.scalingActions
+        let latency = try Self.outcome("latency").result.scalingActions
+        #expect(hs > 0)
+        #expect(latency >= 3 * hs, "latency \(latency), heteroscale \(hs)")
+    }
+
+    /// The schedule covers the planned peak, not the unplanned flash crowd: < 90 % of the requests arriving
+    /// during the flash crowd meet the SLO.
+    @Test func periodicMissesTheFlashCrowd() throws {
+        let o = try Self.outcome("periodic")
+        let flash = o.result.requests.filter { $0.arrival >= Self.flashStart && $0.arrival < Self.flashEnd }
+        #expect(flash.count > 500)
+        let attainment = Double(flash.filter(o.meetsSLO).count) / Double(flash.count)
+        #expect(attainment < 0.9, "flash-crowd SLO attainment \(attainment)")
+    }
+
+    /// HeteroScale meets the SLO (≥ 99 % of requests) with the fewest GPU-hours among the policies that meet it.
+    @Test func heteroScaleMeetsTheSLOWithTheFewestGPUHours() throws {
+        let hs = try Self.outcome("heteroscale")
+        #expect(hs.requestSLOAttainment >= 0.99)
+        let meeting = Self.outcomes.filter { $0.key != "heteroscale" && $0.value.requestSLOAttainment >= 0.99 }
+        #expect(!meeting.isEmpty)
+        for (name, o) in meeting {
+            #expect(hs.result.gpuHours < o.result.gpuHours, "heteroscale \(hs.result.gpuHours) vs \(name) \(o.result.gpuHours)")
+        }
+    }
+}
