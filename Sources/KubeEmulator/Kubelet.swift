@@ -9,9 +9,21 @@ public struct KubeletOptions: Sendable {
     public var readyDelay: Duration = .zero
     /// `spec.nodeName` for the pods, when set.
     public var nodeName: String?
-    public init(readyDelay: Duration = .zero, nodeName: String? = nil) {
+    /// The leading octets of pod IPs (default `10.244.`, numbered on from there). A loopback
+    /// prefix such as `127.0.10.` makes every pod IP reachable on this machine, so tests can serve each
+    /// pod's metrics from a real HTTP server bound to that address.
+    public var podIPPrefix: String
+    public init(readyDelay: Duration = .zero, nodeName: String? = nil, podIPPrefix: String = "10.244.") {
         self.readyDelay = readyDelay
         self.nodeName = nodeName
+        self.podIPPrefix = podIPPrefix
+    }
+
+    /// The IP of the `n`th pod (1-based): `PREFIX a.b` for a two-octet prefix like `10.244.`, `PREFIX b` for a
+    /// three-octet prefix like `127.0.10.` (at most 250 pods there).
+    func podIP(_ n: Int) -> String {
+        let octets = podIPPrefix.split(separator: ".").count
+        return octets >= 3 ? "\(podIPPrefix)\(n % 250 + 2)" : "\(podIPPrefix)\(n / 250).\(n % 250 + 2)"
     }
 }
 
@@ -117,7 +129,7 @@ extension StoreState {
               pod["status"]?["phase"]?.stringValue != "Running" else { return }
         nextPodIP += 1
         let ts = JSONValue.string(timestamp())
-        let ip = JSONValue.string("10.244.\(nextPodIP / 250).\(nextPodIP % 250 + 2)")
+        let ip = JSONValue.string(kubelet?.podIP(nextPodIP) ?? "10.244.0.\(nextPodIP % 250 + 2)")
         let containers = pod["spec"]?["containers"]?.arrayValue ?? []
         let condition = { (type: String) -> JSONValue in ["type": .string(type), "status": "True", "lastTransitionTime": ts] }
         pod["status"] = [

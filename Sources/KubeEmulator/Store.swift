@@ -91,6 +91,7 @@ struct StoreState: Sendable {
         let key = Self.key(meta?["namespace"]?.stringValue, meta?["name"]?.stringValue ?? "")
         objects[def.storeKey, default: [:]][key] = object
         record(def.storeKey, type, object)
+        mirrorEvent(def, object, type: type)
         kubeletAfterWrite(def, object, type: type)
     }
 
@@ -101,11 +102,12 @@ struct StoreState: Sendable {
         objects[def.storeKey]?[key] = nil
         obj["metadata"]?["resourceVersion"] = .string(String(nextRV()))
         record(def.storeKey, "DELETED", obj)
+        mirrorEvent(def, obj, type: "DELETED")
         kubeletAfterWrite(def, obj, type: "DELETED")
         return obj
     }
 
-    private mutating func record(_ storeKey: String, _ type: String, _ object: JSONValue) {
+    mutating func record(_ storeKey: String, _ type: String, _ object: JSONValue) {
         history.append(HistoryEntry(rv: rv, storeKey: storeKey, type: type, object: object))
         if history.count - historyStart > historyLimit {
             compactedThrough = history[historyStart].rv

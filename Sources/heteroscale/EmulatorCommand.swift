@@ -34,6 +34,9 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Option(help: "Seconds from pod creation to Ready (with --with-kubelet).")
     var podReadyDelay: Double = 1
 
+    @Option(help: "Leading octets of pod IPs (with --with-kubelet), e.g. 127.0.10. for loopback pod IPs.")
+    var podIPPrefix: String = "10.244."
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard historyLimit > 0 else { throw ValidationError("--history-limit must be positive") }
@@ -51,7 +54,7 @@ struct EmulatorCommand: AsyncParsableCommand {
         config.historyLimit = historyLimit
         config.bookmarkInterval = .milliseconds(Int64(bookmarkInterval * 1000))
         if withKubelet {
-            config.kubelet = KubeletOptions(readyDelay: .milliseconds(Int64(max(0, podReadyDelay) * 1000)), nodeName: "emulator-node")
+            config.kubelet = KubeletOptions(readyDelay: .milliseconds(Int64(max(0, podReadyDelay) * 1000)), nodeName: "emulator-node", podIPPrefix: podIPPrefix)
         }
         let emulator = KubeEmulator(configuration: config)
         let bound = try await emulator.start()
