@@ -1,0 +1,196 @@
+import Autoscaling
+import Foundation
+import KubeAPI
+import KubeClient
+import KubeEmulator
+import Testing
+import YAML
+
+/// The repository's CRDs (`crds/`) and samples (`samples/autoscaling/`), read from disk.
+enum ManifestFiles {
+    /// The repository root: three levels above this file.
+    static var root: URL {
+        URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// The `.yaml` files of a repository directory, sorted by name.
+    static func yamlFiles(in directory: String) -> [String] {
+        let path = root.appendingPathComponent(directory).path
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.filter { $0.hasSuffix(".yaml") }.sorted()
+    }
+
+    static func text(_ directory: String, _ name: String) throws -> String {
+        try String(contentsOfFile: root.appendingPathComponent("\(directory)/\(name)").path, encoding: .utf8)
+    }
+
+    static func documents(_ directory: String, _ name: String) throws -> [JSONValue] {
+        try YAML.loadAll(text(directory, name))
+    }
+
+    static let crdFiles: [String] = yamlFiles(in: "crds")
+    static let sampleFiles: [String] = yamlFiles(in: "samples/autoscaling")
+    /// Samples that are a single PodAutoscaler document.
+    static let podAutoscalerSamples: [String] = sampleFiles.filter { name in
+        let docs = (try? documents("samples/autoscaling", name)) ?? []
+        return docs.count == 1 && docs[0]["kind"]?.stringValue == PodAutoscaler.kind
+    }
+
+    static let crdResource = GroupVersionResource(
+        group: "apiextensions.k8s.io", version: "v1", resource: "customresourcedefinitions", namespaced: false)
+}
+
+/// Runs `body` against an emulator with the repository's CRDs installed, and stops the emulator afterwards.
+private func withCRDs(_ body: (EmulatorFixture) async throws -> Void) async throws {
+    let f = try await EmulatorFixture.start()
+    do {
+        for name in ManifestFiles.crdFiles {
+            for crd in try ManifestFiles.documents("crds", name) {
+                _ = try await f.client.create(ManifestFiles.crdResource, crd)
+            }
+        }
+        try await body(f)
+    } catch {
+        await f.stop()
+        throw error
+    }
+    await f.stop()
+}
+
+/// Properties (by path) of an openAPIV3Schema that lack a non-empty `description`.
+private func propertiesWithoutDescription(_ schema: JSONValue, path: String = "") -> [String] {
+    var missing: [String] = []
+    for entry in schema["properties"]?.objectValue ?? JSONObject() {
+        let p = path.isEmpty ? entry.key : "\(path).\(entry.key)"
+        if (entry.value["description"]?.stringValue ?? "").isEmpty { missing.append(p) }
+        missing += propertiesWithoutDescription(entry.value, path: p)
+    }
+    if let items = schema["items"] { missing += propertiesWithoutDescription(items, path: "\(path)[]") }
+    if let extra = schema["additionalProperties"], extra.objectValue != nil {
+        missing += propertiesWithoutDescription(extra, path: "\(path){}")
+    }
+    return missing
+}
+
+@Suite(.serialized) struct ManifestTests {
+    @Test func repositoryHasCRDsAndSamples() {
+        #expect(ManifestFiles.crdFiles == ["heteroscale.io_deploymentgroups.yaml", "heteroscale.io_podautoscalers.yaml"])
+        for strategy in ["hpa", "kpa", "apa", "heteroscale", "sla", "periodic", "multi-metric", "scheduled"] {
+            #expect(ManifestFiles.podAutoscalerSamples.contains("\(strategy).yaml"), "missing sample \(strategy).yaml")
+        }
+    }
+
+    /// (a) The CRDs load and are accepted; every custom resource of a sample is then created and accepted, and a
+    /// PodAutoscaler read back (with the schema's defaults applied) still passes the controller's validation.
+    @Test(arguments: ManifestFiles.sampleFiles)
+    func sampleIsAcceptedByTheAPI(file: String) async throws {
+        let documents = try ManifestFiles.documents("samples/autoscaling", file)
+        #expect(!documents.isEmpty)
+        try await withCRDs { f in
+            var created = 0
+            for doc in documents {
+                let kind = doc["kind"]?.stringValue ?? ""
+                // Built-in kinds (the model server) are not schema-validated by the emulator.
+                guard kind == PodAutoscaler.kind || kind == DeploymentGroup.kind else { continue }
+                let resource: GroupVersionResource = kind == PodAutoscaler.kind ? .podAutoscalers : .deploymentGroups
+                let namespace = doc["metadata"]?["namespace"]?.stringValue ?? "default"
+                let stored = try await f.client.create(resource, namespace: namespace, doc)
+                created += 1
+                if kind == PodAutoscaler.kind {
+                    let pa = try stored.decode(PodAutoscaler.self)
+                    #expect(pa.spec.minReplicas != nil, "the schema defaults minReplicas")
+                    let issues = Autoscaler.validate(pa.spec)
+                    #expect(issues.isEmpty, "\(file) as stored: \(issues)")
+                } else {
+                    _ = try stored.decode(DeploymentGroup.self)
+                }
+            }
+            if ManifestFiles.podAutoscalerSamples.contains(file) { #expect(created == 1) }
+        }
+    }
+
+    /// (b) Each PodAutoscaler sample decodes and the controller's validation finds nothing wrong with it.
+    @Test(arguments: ManifestFiles.podAutoscalerSamples)
+    func sampleDecodesAndValidates(file: String) throws {
+        let pa = try YAML.decode(PodAutoscaler.self, from: ManifestFiles.text("samples/autoscaling", file))
+        #expect(pa.apiVersion == PodAutoscaler.apiVersion)
+        #expect(pa.spec.strategy != nil, "\(file): unknown strategy \(pa.spec.scalingStrategy)")
+        let issues = Autoscaler.validate(pa.spec)
+        #expect(issues.isEmpty, "\(file): \(issues)")
+    }
+
+    /// (c) Invalid PodAutoscalers are rejected by the schema with 422 Invalid, and the cause names the field. Each
+    /// spec is also rejected by the controller (it fails to decode or `Autoscaler.validate` reports an issue).
+    @Test(arguments: [
+        ("bad strategy enum", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: Magic, metricsSources: [{metricSourceType: pod, targetMetric: m, targetValue: '1'}]}", "spec.scalingStrategy"),
+        ("maxReplicas 0", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 0, scalingStrategy: KPA, metricsSources: [{metricSourceType: pod, targetMetric: m, targetValue: '1'}]}", "spec.maxReplicas"),
+        ("missing scaleTargetRef", "{maxReplicas: 3, scalingStrategy: KPA, metricsSources: [{metricSourceType: pod, targetMetric: m, targetValue: '1'}]}", "spec.scaleTargetRef"),
+        ("missing maxReplicas", "{scaleTargetRef: {kind: Deployment, name: x}, scalingStrategy: KPA, metricsSources: [{metricSourceType: pod, targetMetric: m, targetValue: '1'}]}", "spec.maxReplicas"),
+        ("maxReplicas not an integer", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: three, scalingStrategy: HPA}", "spec.maxReplicas"),
+        ("negative minReplicas", "{scaleTargetRef: {kind: Deployment, name: x}, minReplicas: -1, maxReplicas: 3, scalingStrategy: KPA, metricsSources: [{metricSourceType: pod, targetMetric: m, targetValue: '1'}]}", "spec.minReplicas"),
+        ("bad metricSourceType", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: HPA, metricsSources: [{metricSourceType: pods, targetMetric: m, targetValue: '1'}]}", "spec.metricsSources[0].metricSourceType"),
+        ("bad protocolType", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: HPA, metricsSources: [{metricSourceType: pod, protocolType: grpc, targetMetric: m, targetValue: '1'}]}", "spec.metricsSources[0].protocolType"),
+        ("port out of range", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: HPA, metricsSources: [{metricSourceType: pod, port: 70000, targetMetric: m, targetValue: '1'}]}", "spec.metricsSources[0].port"),
+        ("missing targetValue", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: HPA, metricsSources: [{metricSourceType: pod, targetMetric: m}]}", "spec.metricsSources[0].targetValue"),
+        ("KPA panic window 0", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: KPA, metricsSources: [{metricSourceType: pod, targetMetric: m, targetValue: '1'}], kpa: {panicWindowPercentage: 0}}", "spec.kpa.panicWindowPercentage"),
+        ("bad window algorithm", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: KPA, metricsSources: [{metricSourceType: pod, targetMetric: m, targetValue: '1'}], kpa: {windowAlgorithm: exponential}}", "spec.kpa.windowAlgorithm"),
+        ("APA down tolerance above 1", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: APA, metricsSources: [{metricSourceType: pod, targetMetric: m, targetValue: '1'}], apa: {downFluctuationTolerance: 1.5}}", "spec.apa.downFluctuationTolerance"),
+        ("bad policy type", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: HPA, metricsSources: [{metricSourceType: pod, targetMetric: m, targetValue: '1'}], behavior: {scaleDown: {policies: [{type: Pod, value: 1, periodSeconds: 15}]}}}", "spec.behavior.scaleDown.policies[0].type"),
+        ("policy period too long", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: HPA, metricsSources: [{metricSourceType: pod, targetMetric: m, targetValue: '1'}], behavior: {scaleUp: {policies: [{type: Pods, value: 1, periodSeconds: 3600}]}}}", "spec.behavior.scaleUp.policies[0].periodSeconds"),
+        ("schedule without start", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: Periodic, schedules: [{end: '10:00', replicas: 2}]}", "spec.schedules[0].start"),
+        ("SLA predictionWindow too small", "{scaleTargetRef: {kind: DeploymentGroup, name: x}, maxReplicas: 3, scalingStrategy: SLA, sla: {predictionWindow: 2, profile: {file: /p.csv}}}", "spec.sla.predictionWindow"),
+    ])
+    func invalidPodAutoscalerIsRejected(name: String, specYAML: String, field: String) async throws {
+        let spec = try YAML.load(specYAML)
+        let object: JSONValue = [
+            "apiVersion": .string(PodAutoscaler.apiVersion), "kind": .string(PodAutoscaler.kind),
+            "metadata": ["name": "invalid", "namespace": "default"], "spec": spec,
+        ]
+        // The controller rejects it too: it does not decode, or validation reports an issue.
+        if let pa = try? object.decode(PodAutoscaler.self) {
+            #expect(!Autoscaler.validate(pa.spec).isEmpty, "\(name): the controller's validation accepts it")
+        }
+        try await withCRDs { f in
+            do {
+                _ = try await f.client.create(.podAutoscalers, namespace: "default", object)
+                Issue.record("\(name): expected 422 Invalid, the object was created")
+            } catch let e as KubeAPIError {
+                #expect(e.code == 422, "\(name): \(e)")
+                #expect(e.kind == .invalid, "\(name): \(e)")
+                #expect(e.causes.contains { $0.field == field }, "\(name): causes \(e.causes) do not name \(field)")
+            }
+        }
+    }
+
+    /// (d) Every property of every CRD's schema has a description, so `kubectl explain` helps.
+    @Test(arguments: ManifestFiles.crdFiles)
+    func everyPropertyIsDescribed(file: String) throws {
+        let docs = try ManifestFiles.documents("crds", file)
+        #expect(docs.count == 1)
+        let crd = try #require(docs.first)
+        #expect(crd["kind"]?.stringValue == "CustomResourceDefinition")
+        #expect(crd["spec"]?["group"]?.stringValue == "heteroscale.io")
+        let versions = crd["spec"]?["versions"]?.arrayValue ?? []
+        #expect(versions.count == 1)
+        for version in versions {
+            #expect(version["name"]?.stringValue == "v1alpha1")
+            let schema = try #require(version["schema"]?["openAPIV3Schema"])
+            #expect(schema["description"]?.stringValue?.isEmpty == false)
+            let missing = propertiesWithoutDescription(schema)
+            #expect(missing.isEmpty, "\(file): no description on \(missing)")
+        }
+    }
+
+    @Test func podAutoscalerPrinterColumns() throws {
+        let crd = try #require(try ManifestFiles.documents("crds", "heteroscale.io_podautoscalers.yaml").first)
+        let version = try #require(crd["spec"]?["versions"]?[0])
+        let columns = (version["additionalPrinterColumns"]?.arrayValue ?? [])
+            .filter { ($0["priority"]?.intValue ?? 0) == 0 }
+            .compactMap { $0["name"]?.stringValue }
+        #expect(columns == ["STRATEGY", "MIN", "MAX", "DESIRED", "ACTUAL", "AGE"])
+        #expect(crd["spec"]?["names"]?["shortNames"]?.arrayValue?.compactMap(\.stringValue) == ["pa"])
+        #expect(crd["spec"]?["names"]?["categories"]?.arrayValue?.compactMap(\.stringValue) == ["heteroscale"])
+        #expect(version["subresources"]?["status"] != nil)
+    }
+}
