@@ -1,3 +1,4 @@
+import Autoscaling
 import Foundation
 
 /// What an instance serves: prompt (prefill) work, token (decode) work, or both (non-disaggregated).
@@ -263,13 +264,7 @@ public struct InstanceSample: Sendable, Hashable {
     }
 
     /// Short names → engine names (`kv_cache_usage_perc` → `vllm:kv_cache_usage_perc`).
-    public static func resolve(_ name: String) -> String {
-        if name.contains(":") || name.hasPrefix("DCGM") { return name }
-        switch name {
-        case "gpu_utilization", "gpu_util", "decode_tps", "prefill_tps": return name
-        default: return "vllm:" + name
-        }
-    }
+    public static func resolve(_ name: String) -> String { MetricNameResolver.resolve(name) }
 }
 
 /// Weighted percentile (`q` in 0…1) of `(value, weight)` pairs; 0 when empty.

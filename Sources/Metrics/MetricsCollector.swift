@@ -1,0 +1,250 @@
+import Autoscaling
+import Foundation
+import KubeAPI
+import KubeClient
+
+/// Observes the metric sources of PodAutoscalers: scrapes pods (Prometheus text format) and runs Prometheus
+/// instant queries, concurrently and bounded, and turns the results into `SourceSnapshot`s and `Signal`s.
+///
+/// A pod whose scrape failed, timed out, returned non-2xx or garbage, or lacks the metric has `value: nil`
+/// (missing, never 0) and a `ScrapeFailure`. Counter and histogram state between collections is kept per
+/// PodAutoscaler key; the clock is passed in.
+public actor MetricsCollector {
+    /// The `Accept` header of pod scrapes.
+    public static let acceptHeader = "text/plain;version=0.0.4"
+
+    private let transport: HTTPTransport
+    public let configuration: Configuration
+    private var tracker = RateTracker()
+    private var lastCollect: [String: Date] = [:]
+
+    public init(transport: HTTPTransport, configuration: Configuration = .init()) {
+        self.transport = transport
+        self.configuration = configuration
+    }
+
+    /// Drops everything remembered for the PodAutoscaler `key` (it was deleted).
+    public func forget(key: String) {
+        tracker.forget(collector: key)
+        lastCollect[key] = nil
+    }
+
+    /// The pods whose counter or histogram baselines are remembered for `key` (diagnostics and tests).
+    public func trackedPods(key: String) -> Set<String> { tracker.pods(collector: key) }
+
+    /// Observes every metric source of `spec` for the PodAutoscaler identified by `key` ("ns/name"), over
+    /// `pods` (all pods of the target, any phase), and derives the signals from the same scrapes.
+    public func collect(
+        key: String, spec: PodAutoscalerSpec, namespace: String, selector: String, pods: [PodInfo], now: Date
+    ) async -> MetricsCollection {
+        let sources = spec.metricsSources ?? []
+        var failures: [ScrapeFailure] = []
+        var jobs = JobList()
+
+        // Pod sources: one endpoint each; one scrape per distinct URL.
+        var endpoints: [(index: Int, endpoint: ScrapeEndpoint)] = []
+        for (i, s) in sources.enumerated() where s.metricSourceType == MetricSourceType.pod.rawValue {
+            switch ScrapeEndpoint.of(s) {
+            case .success(let e): endpoints.append((i, e))
+            case .failure(let e): failures.append(ScrapeFailure(pod: nil, sourceIndex: i, message: e.message))
+            }
+        }
+        var sourceURL: [Int: [String: String]] = [:]
+        for (i, endpoint) in endpoints {
+            for pod in pods where pod.isObservable && sources[i].measures(role: pod.role) {
+                guard let ip = pod.ip, !ip.isEmpty else { continue }
+                let url = endpoint.url(ip: ip)
+                sourceURL[i, default: [:]][pod.name] = url
+                jobs.add(.scrape, url: url, pod: pod.name, sourceIndex: i)
+            }
+        }
+        // Signals read every observable pod once: the endpoint of a source of its role, else the first one.
+        var signalURL: [String: String] = [:]
+        for pod in pods where pod.isObservable {
+            guard let ip = pod.ip, !ip.isEmpty,
+                let endpoint = (endpoints.first { sources[$0.index].measures(role: pod.role) } ?? endpoints.first)?.endpoint
+            else { continue }
+            let url = endpoint.url(ip: ip)
+            signalURL[pod.name] = url
+            jobs.add(.scrape, url: url, pod: pod.name, sourceIndex: nil)
+        }
+        // Prometheus sources: one query, or one per observable pod when the template uses {{pod}}.
+        var queryURL: [Int: [String?: String]] = [:]
+        for (i, s) in sources.enumerated() where s.metricSourceType == MetricSourceType.prometheus.rawValue {
+            guard let endpoint = s.endpoint, !endpoint.isEmpty, let template = s.query, !template.isEmpty else {
+                failures.append(ScrapeFailure(pod: nil, sourceIndex: i, message: "a prometheus source needs both endpoint and query"))
+                continue
+            }
+            let targets: [String?] = PrometheusQuery.isPerPod(template)
+                ? pods.filter { $0.isObservable && s.measures(role: $0.role) }.map(\.name) : [nil]
+            for pod in targets {
+                let query = PrometheusQuery.render(template, namespace: namespace, selector: selector, pod: pod)
+                let url = PrometheusQuery.url(endpoint: endpoint, query: query)
+                queryURL[i, default: [:]][pod] = url
+                jobs.add(.query, url: url, pod: pod, sourceIndex: i)
+            }
+        }
+
+        let planned = jobs
+        let outcomes = await run(planned.jobs)
+        for (job, outcome) in zip(planned.jobs, outcomes) {
+            if case .failed(let message) = outcome {
+                failures.append(ScrapeFailure(pod: job.pod, sourceIndex: job.sourceIndex, message: message))
+            }
+        }
+        func outcome(_ url: String?) -> Outcome? { url.flatMap { planned.index[$0] }.map { outcomes[$0] } }
+
+        // Everything below runs without suspension, so the tracker state stays consistent.
+        var snapshots: [SourceSnapshot] = []
+        for (i, s) in sources.enumerated() {
+            var snapshot = SourceSnapshot(
+                index: i, metricName: MetricNames.resolve(s.targetMetric), target: MetricTarget.parse(s.targetValue) ?? 0, role: s.role)
+            let rolePods = pods.filter { s.measures(role: $0.role) }
+            switch MetricSourceType(rawValue: s.metricSourceType) {
+            case .pod:
+                let configured = endpoints.contains { $0.index == i }
+                snapshot.pods = rolePods.map { pod in
+                    guard configured, pod.isObservable else { return Self.sample(pod, nil) }
+                    guard let url = sourceURL[i]?[pod.name] else {
+                        failures.append(ScrapeFailure(pod: pod.name, sourceIndex: i, message: "the pod has no IP address yet"))
+                        return Self.sample(pod, nil)
+                    }
+                    guard case .metrics(let set)? = outcome(url) else { return Self.sample(pod, nil) }
+                    let v = tracker.value(
+                        of: s.targetMetric, in: set, collector: key, pod: pod.name, endpoint: url, at: now,
+                        quantile: configuration.histogramQuantile)
+                    if case .missing(let reason) = v {
+                        failures.append(ScrapeFailure(pod: pod.name, sourceIndex: i, message: "\(reason) at \(url)"))
+                    }
+                    return Self.sample(pod, v.value)
+                }
+            case .prometheus:
+                guard let urls = queryURL[i] else {
+                    snapshot.pods = rolePods.map { Self.sample($0, nil) }
+                    break
+                }
+                if urls.keys.contains(nil) {
+                    snapshot.total = Self.queryValue(outcome(urls[nil] ?? nil), pod: nil, source: i, failures: &failures)
+                } else {
+                    snapshot.pods = rolePods.map { pod in
+                        guard let url = urls[pod.name] else { return Self.sample(pod, nil) }
+                        return Self.sample(pod, Self.queryValue(outcome(url), pod: pod.name, source: i, failures: &failures))
+                    }
+                }
+            case .resource:
+                failures.append(ScrapeFailure(
+                    pod: nil, sourceIndex: i,
+                    message: "resource sources (\(s.targetMetric) via metrics.k8s.io) are not supported yet"))
+                snapshot.pods = rolePods.map { Self.sample($0, nil) }
+            case nil:
+                failures.append(ScrapeFailure(
+                    pod: nil, sourceIndex: i, message: "unknown metricSourceType \"\(s.metricSourceType)\" (pod, prometheus or resource)"))
+                snapshot.pods = rolePods.map { Self.sample($0, nil) }
+            }
+            snapshots.append(snapshot)
+        }
+
+        let scrapes = pods.compactMap { pod -> SignalDeriver.PodScrape? in
+            guard let url = signalURL[pod.name], case .metrics(let set)? = outcome(url) else { return nil }
+            return SignalDeriver.PodScrape(pod: pod, url: url, metrics: set)
+        }
+        var signals = SignalDeriver.derive(
+            scrapes, observable: pods.filter { signalURL[$0.name] != nil }, tracker: &tracker, collector: key, now: now)
+        if let previous = lastCollect[key], now > previous {
+            signals[Signal.intervalSeconds] = now.timeIntervalSince(previous)
+        }
+        lastCollect[key] = max(now, lastCollect[key] ?? now)
+        tracker.retain(collector: key, pods: Set(pods.map(\.name)))
+        return MetricsCollection(sources: snapshots, signals: signals, failures: failures)
+    }
+
+    private static func sample(_ pod: PodInfo, _ value: Double?) -> PodSample {
+        PodSample(name: pod.name, value: value, ready: pod.ready, phase: pod.phase, startTime: pod.startTime, readyTime: pod.readyTime)
+    }
+
+    /// The sum of a query's values; `nil` (and a failure) for an empty result or a non-finite sum.
+    private static func queryValue(_ outcome: Outcome?, pod: String?, source: Int, failures: inout [ScrapeFailure]) -> Double? {
+        guard case .values(let values)? = outcome else { return nil }
+        guard !values.isEmpty else {
+            failures.append(ScrapeFailure(pod: pod, sourceIndex: source, message: "the query returned no series"))
+            return nil
+        }
+        let sum = values.reduce(0, +)
+        guard sum.isFinite else {
+            failures.append(ScrapeFailure(pod: pod, sourceIndex: source, message: "the query returned \(sum)"))
+            return nil
+        }
+        return sum
+    }
+
+    // MARK: - Running the requests
+
+    enum Outcome: Sendable {
+        case metrics(MetricSet)
+        case values([Double])
+        case failed(String)
+    }
+
+    struct Job: Sendable {
+        enum Kind: Sendable { case scrape, query }
+        var kind: Kind
+        var url: String
+        var pod: String?
+        var sourceIndex: Int?
+    }
+
+    /// Requests deduplicated by URL; a job keeps the lowest source index that needs it.
+    struct JobList: Sendable {
+        var jobs: [Job] = []
+        var index: [String: Int] = [:]
+
+        mutating func add(_ kind: Job.Kind, url: String, pod: String?, sourceIndex: Int?) {
+            if let i = index[url] {
+                if let s = sourceIndex, jobs[i].sourceIndex.map({ s < $0 }) ?? true { jobs[i].sourceIndex = s }
+                return
+            }
+            index[url] = jobs.count
+            jobs.append(Job(kind: kind, url: url, pod: pod, sourceIndex: sourceIndex))
+        }
+    }
+
+    private func run(_ jobs: [Job]) async -> [Outcome] {
+        let transport = self.transport, configuration = self.configuration
+        let work: [@Sendable () async -> Outcome] = jobs.map { job in
+            { await Self.perform(job, transport: transport, configuration: configuration) }
+        }
+        let results = await HTTPFetch.runBounded(work, limit: configuration.maxConcurrentScrapes)
+        return results.map { $0 ?? .failed("the request did not run") }
+    }
+
+    private static func perform(_ job: Job, transport: HTTPTransport, configuration: Configuration) async -> Outcome {
+        switch job.kind {
+        case .scrape:
+            let fetched = await HTTPFetch.get(
+                transport, url: job.url, accept: acceptHeader, timeout: configuration.scrapeTimeout, tls: configuration.tls)
+            switch fetched {
+            case .failure(let e): return .failed("scrape failed: \(e.message)")
+            case .success(let body):
+                do { return .metrics(MetricSet(try PrometheusText.parse(body))) } catch {
+                    return .failed("scrape of \(job.url) is not valid Prometheus text: \(error)")
+                }
+            }
+        case .query:
+            let fetched = await HTTPFetch.get(
+                transport, url: job.url, accept: "application/json", timeout: configuration.scrapeTimeout, tls: configuration.tls)
+            switch fetched {
+            case .failure(let e):
+                // Prometheus answers 400/422/503 with a JSON error body worth showing.
+                if let body = e.body, case .failure(let q) = PrometheusQuery.parseResponse(body), q.message.hasPrefix("Prometheus") {
+                    return .failed("query failed (HTTP \(e.status ?? 0)): \(q.message)")
+                }
+                return .failed("query failed: \(e.message)")
+            case .success(let body):
+                switch PrometheusQuery.parseResponse(body) {
+                case .success(let values): return .values(values)
+                case .failure(let e): return .failed("query \(job.url) failed: \(e.message)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Autoscaling
+import Foundation
+
+/// Derives the aggregate `Signal`s from the pods' scrapes.
+///
+/// Pools: "decode" pods are those with role `decode` and "prefill" pods those with role `prefill`; when no
+/// pod has a role, every pod is in both. Rates summed over a pool are extrapolated from the pods that gave a
+/// value to all scraped pods of the pool (mean × count), so a missing pod never lowers a total.
+enum SignalDeriver {
+    struct PodScrape {
+        var pod: MetricsCollector.PodInfo
+        var url: String
+        var metrics: MetricSet
+    }
+
+    static func derive(
+        _ scrapes: [PodScrape], observable: [MetricsCollector.PodInfo], tracker: inout RateTracker, collector: String, now: Date
+    ) -> [String: Double] {
+        let hasRoles = observable.contains { $0.role != nil }
+        func pool(_ role: String) -> (scrapes: [PodScrape], size: Int) {
+            guard hasRoles else { return (scrapes, observable.count) }
+            return (scrapes.filter { $0.pod.role == role }, observable.filter { $0.role == role }.count)
+        }
+        let decode = pool("decode"), prefill = pool("prefill")
+        var signals: [String: Double] = [:]
+
+        func rateTotal(_ metric: String, _ pool: (scrapes: [PodScrape], size: Int)) -> Double? {
+            var values: [Double] = []
+            for s in pool.scrapes {
+                guard let family = s.metrics.lookup(metric), family.type == .counter else { continue }
+                if let v = tracker.rate(of: family, collector: collector, pod: s.pod.name, endpoint: s.url, at: now).value { values.append(v) }
+            }
+            guard !values.isEmpty else { return nil }
+            return values.reduce(0, +) / Double(values.count) * Double(max(pool.size, values.count))
+        }
+        func histogram(_ metric: String, _ pool: (scrapes: [PodScrape], size: Int)) -> HistogramIncrease? {
+            var parts: [HistogramIncrease] = []
+            for s in pool.scrapes {
+                guard let family = s.metrics.lookup(metric), family.type == .histogram else { continue }
+                if case .increase(let inc) = tracker.histogramIncrease(of: family, collector: collector, pod: s.pod.name, endpoint: s.url, at: now) {
+                    parts.append(inc)
+                }
+            }
+            return HistogramIncrease.merged(parts)
+        }
+
+        signals[Signal.decodeTPS] = rateTotal("vllm:generation_tokens_total", decode)
+        signals[Signal.prefillTPS] = rateTotal("vllm:prompt_tokens_total", prefill)
+        signals[Signal.numRequests] = rateTotal("vllm:request_success_total", decode)
+
+        let itl = histogram("vllm:inter_token_latency_seconds", decode)
+        signals[Signal.tbtP90Milliseconds] = itl?.quantile(0.9).map { $0 * 1000 }
+        signals[Signal.itlMilliseconds] = itl?.mean.map { $0 * 1000 }
+        let ttft = histogram("vllm:time_to_first_token_seconds", prefill)
+        signals[Signal.ttftP90Milliseconds] = ttft?.quantile(0.9).map { $0 * 1000 }
+        signals[Signal.ttftMilliseconds] = ttft?.mean.map { $0 * 1000 }
+        signals[Signal.averageISL] = histogram("vllm:request_prompt_tokens", decode)?.mean
+        signals[Signal.averageOSL] = histogram("vllm:request_generation_tokens", decode)?.mean
+        signals[Signal.requestDurationSeconds] = histogram("vllm:e2e_request_latency_seconds", decode)?.mean
+
+        let kv = decode.scrapes.compactMap { s -> Double? in
+            guard let f = s.metrics.lookup("kv_cache_usage_perc"), f.type == .gauge || f.type == .untyped,
+                let v = f.sum, v.isFinite else { return nil }
+            return v / Double(max(1, f.samples.count))
+        }
+        if !kv.isEmpty { signals[Signal.decodeKVUsage] = kv.reduce(0, +) / Double(kv.count) }
+        return signals.filter { $0.value.isFinite }
+    }
+}
