@@ -1,13 +1,15 @@
 import Foundation
-@testable import KubeClient
+import KubeClient
+
+// Shared by the test targets (a plain target that only tests depend on).
 
 /// A child process for tests (a real peer: openssl s_server, a Python HTTP server). Its output is read line by
 /// line so a test can wait for the peer to say it is listening instead of sleeping.
-final class TestProcess: Sendable {
-    let process: Process
+public final class TestProcess: Sendable {
+    public let process: Process
     private let lines = Locked<(buffer: [String], partial: String, waiters: [(String, CheckedContinuation<String, any Error>)], ended: Bool)>(([], "", [], false))
 
-    init(_ executable: String, _ arguments: [String], directory: URL? = nil, environment: [String: String]? = nil) throws {
+    public init(_ executable: String, _ arguments: [String], directory: URL? = nil, environment: [String: String]? = nil) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
@@ -51,7 +53,7 @@ final class TestProcess: Sendable {
     }
 
     /// Waits for an output line containing `text` (already printed or yet to come) and returns it.
-    func waitForLine(containing text: String) async throws -> String {
+    public func waitForLine(containing text: String) async throws -> String {
         try await withCheckedThrowingContinuation { cont in
             let result: Result<String, any Error>? = lines.withLock { s in
                 if let line = s.buffer.first(where: { $0.contains(text) }) { return .success(line) }
@@ -63,11 +65,11 @@ final class TestProcess: Sendable {
         }
     }
 
-    var output: String { lines.withLock { $0.buffer.joined(separator: "\n") + $0.partial } }
+    public var output: String { lines.withLock { $0.buffer.joined(separator: "\n") + $0.partial } }
 
     /// Kills the peer. SIGKILL, because a child spawned from a test runner thread inherits a signal mask that
     /// blocks SIGTERM (seen with Swift Testing on Linux), so `terminate()` would never be delivered.
-    func stop() {
+    public func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -77,10 +79,10 @@ final class TestProcess: Sendable {
     deinit { stop() }
 }
 
-enum TestProcessError: Error, CustomStringConvertible {
+public enum TestProcessError: Error, CustomStringConvertible {
     case ended(output: String)
     case failed(command: String, status: Int32, output: String)
-    var description: String {
+    public var description: String {
         switch self {
         case .ended(let o): return "the process ended before printing the expected line; output:\n\(o)"
         case let .failed(c, s, o): return "\(c) exited with \(s):\n\(o)"
@@ -90,7 +92,7 @@ enum TestProcessError: Error, CustomStringConvertible {
 
 /// Runs a command to completion and returns its output; throws on a non-zero exit.
 @discardableResult
-func runCommand(_ executable: String, _ arguments: [String], directory: URL? = nil) throws -> String {
+public func runCommand(_ executable: String, _ arguments: [String], directory: URL? = nil) throws -> String {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
@@ -109,23 +111,23 @@ func runCommand(_ executable: String, _ arguments: [String], directory: URL? = n
 }
 
 /// A fresh temporary directory, removed by `cleanup()`.
-struct TestDirectory: Sendable {
-    let url: URL
-    init(_ prefix: String = "heteroscale-test") throws {
+public struct TestDirectory: Sendable {
+    public let url: URL
+    public init(_ prefix: String = "heteroscale-test") throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    func write(_ name: String, _ text: String, mode: Int? = nil) throws {
+    public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    public func write(_ name: String, _ text: String, mode: Int? = nil) throws {
         try text.write(toFile: path(name), atomically: true, encoding: .utf8)
         if let mode { try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path(name)) }
     }
-    func read(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: url.appendingPathComponent(name))) }
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
+    public func read(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: url.appendingPathComponent(name))) }
+    public func cleanup() { try? FileManager.default.removeItem(at: url) }
 }
 
 /// Finds an executable on PATH (tests use the machine's real openssl and python3).
-func which(_ name: String) -> String? {
+public func which(_ name: String) -> String? {
     for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
         let p = "\(dir)/\(name)"
         if FileManager.default.isExecutableFile(atPath: p) { return p }

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 
 /// A throw-away PKI made with the `openssl` CLI: a CA, a server certificate for localhost/127.0.0.1, a server

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 
 /// A real HTTP/1.1 server (Python's http.server, threaded, keep-alive) on loopback for transport tests.
