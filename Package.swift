@@ -11,6 +11,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C shims. Unsafe interop stays in these and in a few Swift files around them.
@@ -35,6 +37,19 @@ let package = Package(
         .target(name: "Autoscaling", dependencies: ["KubeAPI"]),
         // Trace-driven P/D cluster simulation (workloads and performance model so far).
         .target(name: "Simulation", dependencies: ["YAML", "KubeAPI", "Autoscaling"]),
+        // Prometheus text parser, concurrent pod scraper, Prometheus queries, counters → rates.
+        .target(name: "Metrics", dependencies: ["KubeClient", "KubeAPI", "Autoscaling", "YAML"]),
+        // Reconcilers: read caches → collect metrics → decide → write /scale, status and events.
+        .target(
+            name: "Controller",
+            dependencies: [
+                "KubeAPI", "KubeClient", "KubeRuntime", "Autoscaling", "YAML",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // Loopback Kubernetes API server: a test double and the sandbox's API.
         .target(
             name: "KubeEmulator",
@@ -48,15 +63,21 @@ let package = Package(
         .executableTarget(
             name: "heteroscale",
             dependencies: [
-                "YAML", "KubeAPI", "KubeClient", "Autoscaling", "Simulation", "KubeEmulator",
+                "YAML", "KubeAPI", "KubeClient", "KubeRuntime", "Autoscaling", "Simulation", "KubeEmulator", "Controller", "Metrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "KubeAPI"]),
-        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "YAML"]),
+        // Helpers shared by the test targets: child processes (real peers), temporary directories.
+        .target(name: "TestSupport", dependencies: ["KubeClient"], path: "Tests/TestSupport"),
+        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "YAML", "TestSupport"]),
         .testTarget(name: "KubeRuntimeTests", dependencies: ["KubeRuntime", "KubeClient", "YAML"]),
         .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "KubeClient", "YAML"]),
-        .testTarget(name: "KubeIntegrationTests", dependencies: ["KubeRuntime", "KubeClient", "KubeEmulator", "YAML"]),
+        .testTarget(name: "KubeIntegrationTests", dependencies: ["KubeRuntime", "KubeClient", "KubeEmulator", "KubeAPI", "Autoscaling", "YAML"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport", "KubeClient", "KubeAPI", "Autoscaling", "YAML"]),
+        .testTarget(name: "ControllerTests", dependencies: ["Controller", "TestSupport", "KubeEmulator", "KubeRuntime", "KubeClient", "KubeAPI", "Autoscaling", "YAML"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "YAML"]),
         .testTarget(name: "AutoscalingTests", dependencies: ["Autoscaling", "KubeAPI", "YAML"], exclude: ["Fixtures"]),
     ],

@@ -1,0 +1,49 @@
+import Autoscaling
+import Foundation
+import KubeAPI
+import KubeRuntime
+
+/// In-memory strategy state per PodAutoscaler. After a restart (or a change of target) the state is
+/// rebuilt conservatively with `AutoscalerState.seeded`: HPA's stabilisation window and KPA's panic mode
+/// start at the current replicas, so a restart never causes a scale-down burst.
+actor AutoscalerStates {
+    private struct Entry {
+        var state: AutoscalerState
+        var target: String
+        /// The last status this process wrote (the cache may still show an older one).
+        var lastStatus: PodAutoscalerStatus?
+    }
+
+    private var entries: [ObjectKey: Entry] = [:]
+
+    /// The state to decide with, seeded from `current` when new or when the target changed.
+    func state(for key: ObjectKey, target: String, current: Int, now: Date) -> AutoscalerState {
+        if let e = entries[key], e.target == target { return e.state }
+        let seeded = AutoscalerState.seeded(currentReplicas: current, now: now)
+        entries[key] = Entry(state: seeded, target: target, lastStatus: entries[key]?.lastStatus)
+        return seeded
+    }
+
+    func save(_ key: ObjectKey, _ state: AutoscalerState) {
+        entries[key]?.state = state
+    }
+
+    func lastStatus(_ key: ObjectKey) -> PodAutoscalerStatus? { entries[key]?.lastStatus }
+
+    func setLastStatus(_ key: ObjectKey, _ status: PodAutoscalerStatus) {
+        if entries[key] == nil {
+            entries[key] = Entry(state: AutoscalerState(), target: "", lastStatus: status)
+        } else {
+            entries[key]?.lastStatus = status
+        }
+    }
+
+    /// Forgets the strategy memory but keeps the last written status (an invalid spec resets the state).
+    func resetState(_ key: ObjectKey) {
+        entries[key]?.target = ""
+    }
+
+    func remove(_ key: ObjectKey) { entries[key] = nil }
+
+    var count: Int { entries.count }
+}

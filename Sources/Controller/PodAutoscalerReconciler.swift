@@ -1,0 +1,311 @@
+import Autoscaling
+import Foundation
+import KubeAPI
+import KubeClient
+import KubeRuntime
+import Logging
+import YAML
+
+/// Knobs of the PodAutoscaler reconciler.
+public struct PodAutoscalerReconcilerOptions: Sendable {
+    /// Decide and report, but never write `/scale`.
+    public var advisory = false
+    /// Extra attempts after a 409 on `/scale` (each re-reads the scale first).
+    public var scaleConflictRetries = 3
+    /// The pod label naming a P/D role.
+    public var roleLabel = "heteroscale.io/role"
+    /// The shortest requeue after a failure to read the target.
+    public var minimumRetry: Duration = .seconds(5)
+    public init() {}
+}
+
+/// Reconciles one PodAutoscaler (DESIGN.md §3): cache → target `/scale` → metrics → `Autoscaler.decide` →
+/// `/scale` write (resourceVersion-guarded) → status, conditions and events → requeue after the tick.
+///
+/// Level-based: everything is re-read on each call; the only memory is the strategy state (rebuilt
+/// conservatively after a restart) and the last status written.
+public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duration == Duration {
+    let client: RESTClient
+    let discovery: Discovery
+    let autoscalers: ObjectStore
+    let pods: ObjectStore
+    let metrics: any MetricsProvider
+    let recorder: EventRecorder<C>
+    let registry: MetricsRegistry
+    let wallClock: @Sendable () -> Date
+    let logger: Logger
+    let options: PodAutoscalerReconcilerOptions
+    let states = AutoscalerStates()
+
+    public init(client: RESTClient, discovery: Discovery, autoscalers: ObjectStore, pods: ObjectStore,
+                metrics: any MetricsProvider, recorder: EventRecorder<C>, registry: MetricsRegistry,
+                wallClock: @escaping @Sendable () -> Date = { Date() }, logger: Logger,
+                options: PodAutoscalerReconcilerOptions = PodAutoscalerReconcilerOptions()) {
+        self.client = client
+        self.discovery = discovery
+        self.autoscalers = autoscalers
+        self.pods = pods
+        self.metrics = metrics
+        self.recorder = recorder
+        self.registry = registry
+        self.wallClock = wallClock
+        self.logger = logger
+        self.options = options
+        ControllerMetricNames.register(in: registry)
+    }
+
+    public func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
+        guard let object = autoscalers.get(key) else {
+            await cleanUp(key)
+            return .done
+        }
+        guard object["metadata"]?["deletionTimestamp"] == nil else { return .done }
+        let now = wallClock()
+        let subject = EventSubject(apiVersion: PodAutoscaler.apiVersion, kind: PodAutoscaler.kind, namespace: key.namespace,
+                                   name: key.name, uid: object["metadata"]?["uid"]?.stringValue)
+        let generation = object["metadata"]?["generation"]?.intValue
+        let previous = await states.lastStatus(key) ?? (try? object["status"]?.decode(PodAutoscalerStatus.self))
+
+        // The spec: decodable, valid, and the only PodAutoscaler of its target.
+        let pa: PodAutoscaler
+        do {
+            pa = try object.decode(PodAutoscaler.self)
+        } catch {
+            try await reject(key, object, subject, previous, generation, reason: "InvalidSpec", message: "invalid spec: \(error)", now: now)
+            return .done
+        }
+        let issues = Autoscaler.validate(pa.spec)
+        guard issues.isEmpty else {
+            let message = "invalid spec: " + issues.map(\.description).joined(separator: "; ")
+            try await reject(key, object, subject, previous, generation, reason: "InvalidSpec", message: message, now: now)
+            return .done
+        }
+        let ref = pa.spec.scaleTargetRef
+        if let owner = owningAutoscaler(of: pa.spec, namespace: key.namespace), owner != key.name {
+            let message = "the target \(ref.kind)/\(ref.name) is also scaled by PodAutoscaler \(owner), which is older; "
+                + "this one does nothing while that one exists"
+            try await reject(key, object, subject, previous, generation, reason: "MultiplePodAutoscalers", message: message, now: now)
+            return .done
+        }
+        let tick = Duration.milliseconds(Int64((Autoscaler.tickSeconds(pa.spec) * 1000).rounded()))
+
+        // The target's scale.
+        let target: Discovery.ResourceInfo
+        var scale: JSONValue
+        do {
+            target = try await resolveTarget(ref)
+            scale = try await client.get(target.resource, namespace: key.namespace, name: ref.name, subresource: Scale.subresource)
+        } catch {
+            let message = Self.describe(error)
+            await recorder.record(subject, type: .warning, reason: "FailedGetScale", action: "GetScale", note: message)
+            let status = PodAutoscalerStatusBuilder.failedGetScale(previous, generation: generation, message: message, now: now)
+            try await writeStatus(key, object, status)
+            logger.warning("cannot read the target's scale", metadata: ["podautoscaler": "\(key)", "error": "\(message)"])
+            return .requeueAfter(max(tick, options.minimumRetry))
+        }
+        let current = Int(scale["spec"]?["replicas"]?.intValue ?? 0)
+        let selector = scale["status"]?["selector"]?.stringValue ?? ""
+
+        // Pods and metrics.
+        let targetPods = selectPods(namespace: key.namespace, selector: selector)
+        let collected = await metrics.collect(key: key.description, spec: pa.spec, namespace: key.namespace, selector: selector,
+                                              pods: targetPods, now: now)
+        let labels = ["namespace": key.namespace, "name": key.name]
+        if !collected.failures.isEmpty {
+            registry.increment(ControllerMetricNames.scrapeErrors, labels, by: Double(collected.failures.count))
+            let first = collected.failures[0]
+            let more = collected.failures.count > 1 ? " (and \(collected.failures.count - 1) more)" : ""
+            await recorder.record(subject, type: .warning, reason: "FailedGetPodsMetric", action: "GetMetrics",
+                                  note: "unable to observe metrics: \(first)\(more); missing values are not treated as zero")
+        }
+
+        // Decide.
+        let targetID = "\(target.resource.group)/\(ref.kind)/\(ref.name)/\(pa.spec.subTargetSelector?.roleName ?? "")"
+        var state = await states.state(for: key, target: targetID, current: current, now: now)
+        let snapshot = ScalingSnapshot(currentReplicas: current, readyReplicas: targetPods.filter { $0.ready && $0.phase == .running }.count,
+                                       sources: collected.sources, signals: collected.signals)
+        let decision = Autoscaler.decide(spec: pa.spec, snapshot: snapshot, state: &state, now: now)
+        await states.save(key, state)
+        if !decision.scalingActive, [ReasonCode.failedGetMetrics, .invalidMetricSourceType].contains(decision.activeCondition.reason) {
+            await recorder.record(subject, type: .warning, reason: "FailedComputeMetricsReplicas", action: "ComputeReplicas",
+                                  note: "failed to compute desired number of replicas based on listed metrics: \(decision.activeCondition.message)")
+        }
+        logger.debug("decided", metadata: [
+            "podautoscaler": "\(key)", "current": "\(current)", "desired": "\(decision.desiredReplicas)",
+            "active": "\(decision.scalingActive)", "reason": "\(decision.reason)",
+        ])
+
+        // Apply.
+        var outcome = ScaleOutcome.unchanged
+        var writeError: (any Error)?
+        let desired = decision.desiredReplicas
+        if decision.scalingActive && desired != current {
+            if options.advisory {
+                outcome = .advisory(from: current, to: desired)
+                await recorder.record(subject, type: .normal, reason: "AdvisoryRescale", action: "Recommend",
+                                      note: "Recommended size: \(desired); reason: \(decision.reason)")
+            } else {
+                do {
+                    try await writeScale(target.resource, namespace: key.namespace, name: ref.name, scale: &scale, replicas: desired)
+                    outcome = .scaled(from: current, to: desired)
+                    registry.increment(ControllerMetricNames.scaleTotal, labels.merging(["direction": desired > current ? "up" : "down"]) { a, _ in a })
+                    await recorder.record(subject, type: .normal, reason: "SuccessfulRescale", action: "Scale",
+                                          note: "New size: \(desired); reason: \(decision.reason)")
+                    logger.info("rescaled", metadata: [
+                        "podautoscaler": "\(key)", "target": "\(ref.kind)/\(ref.name)", "from": "\(current)", "to": "\(desired)",
+                        "reason": "\(decision.reason)",
+                    ])
+                } catch {
+                    let message = Self.describe(error)
+                    outcome = .failed(to: desired, message: message)
+                    writeError = error
+                    await recorder.record(subject, type: .warning, reason: "FailedRescale", action: "Scale",
+                                          note: "New size: \(desired); reason: \(decision.reason); error: \(message)")
+                    logger.error("cannot write the target's scale", metadata: ["podautoscaler": "\(key)", "error": "\(message)"])
+                }
+            }
+        }
+
+        // Report.
+        let status = PodAutoscalerStatusBuilder.decided(previous, generation: generation, spec: pa.spec, decision: decision,
+                                                        current: current, outcome: outcome, now: now)
+        try await writeStatus(key, object, status)
+        registry.set(ControllerMetricNames.desiredReplicas, labels, Double(desired))
+        if case .scaled(_, let to) = outcome {
+            registry.set(ControllerMetricNames.actualReplicas, labels, Double(to))
+        } else {
+            registry.set(ControllerMetricNames.actualReplicas, labels, Double(current))
+        }
+        if let panic = decision.details.panic { registry.set(ControllerMetricNames.panicMode, labels, panic ? 1 : 0) }
+        for (metric, value) in decision.details.metricValues {
+            registry.set(ControllerMetricNames.metricValue, labels.merging(["metric": metric]) { a, _ in a }, value)
+        }
+        if let writeError { throw writeError }
+        return .requeueAfter(tick)
+    }
+
+    // MARK: - Steps
+
+    private func reject(_ key: ObjectKey, _ object: JSONValue, _ subject: EventSubject, _ previous: PodAutoscalerStatus?,
+                        _ generation: Int64?, reason: String, message: String, now: Date) async throws {
+        await states.resetState(key)
+        await recorder.record(subject, type: .warning, reason: reason, action: "Validate", note: message)
+        logger.warning("not scaling", metadata: ["podautoscaler": "\(key)", "reason": "\(reason)", "message": "\(message)"])
+        let status = PodAutoscalerStatusBuilder.rejected(previous, generation: generation, reason: reason, message: message, now: now)
+        try await writeStatus(key, object, status)
+    }
+
+    /// The oldest live PodAutoscaler in `namespace` that scales the same target (and role) as `spec`.
+    func owningAutoscaler(of spec: PodAutoscalerSpec, namespace: String) -> String? {
+        let mine = Self.targetIdentity(spec.scaleTargetRef, role: spec.subTargetSelector?.roleName)
+        let rivals = autoscalers.list(namespace: namespace).compactMap { o -> (created: String, name: String)? in
+            guard o["metadata"]?["deletionTimestamp"] == nil, let name = o["metadata"]?["name"]?.stringValue,
+                  let ref = try? o["spec"]?["scaleTargetRef"]?.decode(CrossVersionObjectReference.self),
+                  Self.targetIdentity(ref, role: o["spec"]?["subTargetSelector"]?["roleName"]?.stringValue) == mine else { return nil }
+            return (o["metadata"]?["creationTimestamp"]?.stringValue ?? "", name)
+        }
+        return rivals.min { ($0.created, $0.name) < ($1.created, $1.name) }?.name
+    }
+
+    static func targetIdentity(_ ref: CrossVersionObjectReference, role: String?) -> String {
+        let group = (ref.apiVersion ?? "apps/v1").split(separator: "/").dropLast().joined(separator: "/")
+        return "\(group)/\(ref.kind)/\(ref.name)/\(role ?? "")"
+    }
+
+    private func resolveTarget(_ ref: CrossVersionObjectReference) async throws -> Discovery.ResourceInfo {
+        let apiVersion = ref.apiVersion ?? "apps/v1"
+        let info: Discovery.ResourceInfo
+        do {
+            info = try await discovery.resolve(apiVersion: apiVersion, kind: ref.kind)
+        } catch let e as KubeAPIError where e.isNotFound {
+            await discovery.invalidate()
+            throw KubeAPIError(reason: "NotFound", code: 404, message: "the server does not serve kind \(ref.kind) in \(apiVersion)",
+                               method: "GET", path: "")
+        }
+        guard info.subresources.contains(Scale.subresource) else {
+            throw KubeAPIError(reason: "BadRequest", code: 400,
+                               message: "\(info.resource.resource).\(info.resource.group) has no /scale subresource", method: "GET", path: "")
+        }
+        return info
+    }
+
+    /// PUT `/scale` carrying the read resourceVersion; a 409 re-reads the scale and tries again (bounded).
+    private func writeScale(_ resource: GroupVersionResource, namespace: String, name: String, scale: inout JSONValue, replicas: Int) async throws {
+        var attempt = 0
+        while true {
+            scale["spec"] = .object(scale["spec"]?.objectValue ?? JSONObject())
+            scale["spec"]?["replicas"] = .int(Int64(replicas))
+            do {
+                scale = try await client.update(resource, namespace: namespace, scale, subresource: Scale.subresource)
+                return
+            } catch let e as KubeAPIError where e.isConflict && attempt < options.scaleConflictRetries {
+                attempt += 1
+                scale = try await client.get(resource, namespace: namespace, name: name, subresource: Scale.subresource)
+            }
+        }
+    }
+
+    /// Writes status through `/status` when it differs from what the object shows; 409 → re-read and retry.
+    private func writeStatus(_ key: ObjectKey, _ object: JSONValue, _ status: PodAutoscalerStatus) async throws {
+        let encoded = try JSONValue(encoding: status)
+        await states.setLastStatus(key, status)
+        guard object["status"] != encoded else { return }
+        var updated = object
+        updated["status"] = encoded
+        do {
+            _ = try await retryOnConflict(attempts: 4) { [client, updated] in
+                do {
+                    return try await client.update(.podAutoscalers, namespace: key.namespace, updated, subresource: "status")
+                } catch let e as KubeAPIError where e.isConflict {
+                    var fresh = try await client.get(.podAutoscalers, namespace: key.namespace, name: key.name)
+                    guard fresh["status"] != encoded else { return fresh }
+                    fresh["status"] = encoded
+                    return try await client.update(.podAutoscalers, namespace: key.namespace, fresh, subresource: "status")
+                }
+            }
+        } catch let e as KubeAPIError where e.isNotFound {
+            return  // deleted meanwhile
+        }
+    }
+
+    /// The cached pods of `namespace` that match the target's selector.
+    func selectPods(namespace: String, selector: String) -> [TargetPod] {
+        guard !selector.isEmpty, let expression = try? LabelSelectorExpression(parsing: selector) else { return [] }
+        return pods.list(namespace: namespace).compactMap { p -> TargetPod? in
+            let labels = p["metadata"]?["labels"]?.objectValue ?? JSONObject()
+            guard expression.matches(labels), let name = p["metadata"]?["name"]?.stringValue else { return nil }
+            let conditions = p["status"]?["conditions"]?.arrayValue ?? []
+            let readyCondition = conditions.first { $0["type"]?.stringValue == "Ready" }
+            let ready = readyCondition?["status"]?.stringValue == "True"
+            let phase: PodSample.Phase
+            if p["metadata"]?["deletionTimestamp"] != nil {
+                phase = .deleting
+            } else {
+                switch p["status"]?["phase"]?.stringValue {
+                case "Running": phase = .running
+                case "Failed", "Succeeded": phase = .failed
+                default: phase = .pending
+                }
+            }
+            return TargetPod(
+                name: name, ip: p["status"]?["podIP"]?.stringValue, ready: ready, phase: phase,
+                role: labels[options.roleLabel]?.stringValue,
+                startTime: p["status"]?["startTime"]?.stringValue.flatMap(RFC3339.parse),
+                readyTime: ready ? readyCondition?["lastTransitionTime"]?.stringValue.flatMap(RFC3339.parse) : nil)
+        }.sorted { $0.name < $1.name }
+    }
+
+    private func cleanUp(_ key: ObjectKey) async {
+        await states.remove(key)
+        await metrics.forget(key: key.description)
+        let labels = ["namespace": key.namespace, "name": key.name]
+        for name in [ControllerMetricNames.desiredReplicas, ControllerMetricNames.actualReplicas, ControllerMetricNames.panicMode] {
+            registry.remove(name, labels)
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let e = error as? KubeAPIError { return e.message.isEmpty ? "\(e)" : "\(e.code) \(e.reason): \(e.message)" }
+        return "\(error)"
+    }
+}

@@ -1,0 +1,148 @@
+import ArgumentParser
+import Controller
+import Foundation
+import KubeClient
+import KubeRuntime
+import Logging
+import ServiceLifecycle
+
+/// `heteroscale controller`: the PodAutoscaler controller, out-of-cluster (kubeconfig) or in-cluster.
+struct ControllerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "controller",
+        abstract: "Run the PodAutoscaler controller against a cluster (kubeconfig or in-cluster service account)."
+    )
+
+    @OptionGroup var cluster: ClusterOptions
+
+    @Option(help: "Watch PodAutoscalers in this namespace only (default: all namespaces).")
+    var namespace: String?
+
+    @Flag(help: "Elect a leader on a Lease so that only one replica writes.")
+    var leaderElect = false
+
+    @Option(help: "Namespace of the leader-election Lease (default: the kubeconfig context's namespace).")
+    var leaderElectionNamespace: String?
+
+    @Option(help: "Name of the leader-election Lease.")
+    var leaderElectionID = "heteroscale-controller"
+
+    @Option(help: "Address for /metrics (Prometheus), e.g. :8080 or 127.0.0.1:0; 0 disables it.")
+    var metricsBindAddress = ":8080"
+
+    @Option(help: "Address for /healthz and /readyz, e.g. :8081; 0 disables it.")
+    var healthProbeBindAddress = ":8081"
+
+    @Option(help: "Log format: text or json.")
+    var logFormat = "text"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    @Flag(help: "Decide and report (status, events, metrics) but never write /scale.")
+    var advisory = false
+
+    @Option(help: "Reconcile workers.")
+    var workers = 2
+
+    @Option(help: "Timeout of one metrics scrape, seconds.")
+    var scrapeTimeout = 3.0
+
+    func validate() throws {
+        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard workers > 0 else { throw ValidationError("--workers must be positive") }
+        guard scrapeTimeout > 0 else { throw ValidationError("--scrape-timeout must be positive") }
+    }
+
+    func run() async throws {
+        let format = LogFormat(rawValue: logFormat) ?? .text
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, format: format, level: level) }
+        let logger = Logger(label: "heteroscale.controller")
+
+        let config: RESTConfig
+        do {
+            config = try KubeconfigLoader.load(kubeconfigPath: cluster.kubeconfig, context: cluster.context)
+        } catch {
+            Self.fail(error)
+        }
+        logger.info("starting", metadata: [
+            "version": "\(HeteroScaleVersion.string)", "server": "\(config.server)", "source": "\(config.source)",
+            "namespace": "\(namespace ?? "<all>")", "advisory": "\(advisory)",
+        ])
+
+        let hostname = ProcessInfo.processInfo.hostName
+        let identity = "\(hostname)_\(UUID().uuidString.prefix(8).lowercased())"
+        var configuration = PodAutoscalerController.Configuration(namespace: namespace)
+        configuration.workers = workers
+        configuration.reconciler.advisory = advisory
+        if leaderElect {
+            configuration.leaderElection = LeaderElector<ContinuousClock>.Config(
+                namespace: leaderElectionNamespace ?? config.namespace, name: leaderElectionID, identity: identity)
+        }
+        // Scrapes get their own transport, so slow model servers never hold up API calls.
+        var scrapeTransport = HTTPTransport.Configuration()
+        scrapeTransport.userAgent = "heteroscale-scraper"
+        let provider = PodMetricsProvider(transport: HTTPTransport(configuration: scrapeTransport), scrapeTimeout: scrapeTimeout)
+        let registry = MetricsRegistry()
+        let controller = PodAutoscalerController(
+            client: RESTClient(config: config), metrics: provider, configuration: configuration, registry: registry,
+            logger: logger, instance: identity)
+
+        var endpoints: [HTTPEndpoints] = []
+        do {
+            if metricsBindAddress != "0" {
+                let server = try await HTTPEndpoints(address: metricsBindAddress, routes: [
+                    "/metrics": { HTTPEndpoints.Response(contentType: "text/plain; version=0.0.4; charset=utf-8", body: await registry.render()) },
+                ])
+                endpoints.append(server)
+                logger.info("serving metrics", metadata: ["address": "\(server.host):\(server.port)", "path": "/metrics"])
+            }
+            if healthProbeBindAddress != "0" {
+                let server = try await HTTPEndpoints(address: healthProbeBindAddress, routes: [
+                    "/healthz": { HTTPEndpoints.Response(body: "ok\n") },
+                    "/readyz": {
+                        controller.isReady ? HTTPEndpoints.Response(body: "ok\n")
+                            : HTTPEndpoints.Response(status: 503, body: "informer caches have not synced\n")
+                    },
+                ])
+                endpoints.append(server)
+                logger.info("serving health probes", metadata: ["address": "\(server.host):\(server.port)", "paths": "/healthz,/readyz"])
+            }
+        } catch {
+            for e in endpoints { await e.close() }
+            Self.fail(CommandFailure(description: "cannot serve HTTP: \(error)", exitCode: 1))
+        }
+
+        let group = ServiceGroup(
+            services: [ControllerService(controller: controller)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            cancellationSignals: [],
+            logger: logger)
+        do {
+            try await group.run()
+        } catch {
+            for e in endpoints { await e.close() }
+            logger.error("controller stopped", metadata: ["error": "\(error)"])
+            Self.fail(CommandFailure(description: "\(error)", exitCode: 1))
+        }
+        for e in endpoints { await e.close() }
+        logger.info("shut down cleanly")
+    }
+}
+
+/// Runs the controller as a service: a graceful shutdown (SIGTERM/SIGINT) stops taking work, lets in-flight
+/// reconciles finish and releases the lease.
+struct ControllerService: Service {
+    let controller: PodAutoscalerController
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await controller.run()
+        } onGracefulShutdown: {
+            controller.shutdown()
+        }
+    }
+}
