@@ -45,9 +45,11 @@ public final class PodAutoscalerController: Sendable {
         let clock = ContinuousClock()
         let queue = WorkQueue<ObjectKey, ContinuousClock>(clock: clock)
         self.queue = queue
+        let cache = Locked<ObjectStore?>(nil)
         let autoscalers = Informer(client: client, resource: .podAutoscalers, namespace: configuration.namespace, clock: clock) { event in
-            await Self.enqueue(event, queue: queue)
+            await Self.enqueue(event, queue: queue, cache: cache.withLock { $0 })
         }
+        cache.withLock { $0 = autoscalers.store }
         autoscalerInformer = autoscalers
         podInformer = Informer(client: client, resource: .pods, namespace: configuration.namespace, clock: clock) { _ in }
         let recorder = EventRecorder(client: client, controller: "heteroscale.io/controller", instance: instance, clock: clock)
@@ -149,7 +151,7 @@ public final class PodAutoscalerController: Sendable {
     /// Enqueues on add and delete, and on updates that change the spec (generation) or deletion state; our
     /// own status writes do not trigger reconciles (the periodic tick does). A delete also re-queues the
     /// namespace's other PodAutoscalers, one of which may now own the target.
-    static func enqueue(_ event: InformerEvent, queue: WorkQueue<ObjectKey, ContinuousClock>) async {
+    static func enqueue(_ event: InformerEvent, queue: WorkQueue<ObjectKey, ContinuousClock>, cache: ObjectStore?) async {
         switch event {
         case .added(let o):
             if let key = ObjectStore.key(of: o) { await queue.add(key) }
@@ -158,7 +160,11 @@ public final class PodAutoscalerController: Sendable {
                 || old["metadata"]?["deletionTimestamp"] != new["metadata"]?["deletionTimestamp"]
             if changed, let key = ObjectStore.key(of: new) { await queue.add(key) }
         case .deleted(let o):
-            if let key = ObjectStore.key(of: o) { await queue.add(key) }
+            guard let key = ObjectStore.key(of: o) else { return }
+            await queue.add(key)
+            for sibling in cache?.list(namespace: key.namespace).compactMap(ObjectStore.key(of:)) ?? [] where sibling != key {
+                await queue.add(sibling)
+            }
         }
     }
 }

@@ -81,13 +81,14 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
             return .done
         }
         let ref = pa.spec.scaleTargetRef
+        let tick = Duration.milliseconds(Int64((Autoscaler.tickSeconds(pa.spec) * 1000).rounded()))
         if let owner = owningAutoscaler(of: pa.spec, namespace: key.namespace), owner != key.name {
             let message = "the target \(ref.kind)/\(ref.name) is also scaled by PodAutoscaler \(owner), which is older; "
                 + "this one does nothing while that one exists"
             try await reject(key, object, subject, previous, generation, reason: "MultiplePodAutoscalers", message: message, now: now)
-            return .done
+            // Look again on the tick: the owner may go away (its deletion also re-queues this one).
+            return .requeueAfter(tick)
         }
-        let tick = Duration.milliseconds(Int64((Autoscaler.tickSeconds(pa.spec) * 1000).rounded()))
 
         // The target's scale.
         let target: Discovery.ResourceInfo

@@ -10,6 +10,27 @@ struct HeteroScaleCommand: AsyncParsableCommand {
         version: HeteroScaleVersion.string,
         subcommands: [VersionCommand.self, ControllerCommand.self, DoctorCommand.self, ReplayCommand.self, SimulateCommand.self, EmulatorCommand.self]
     )
+
+    /// A parent may start us with SIGTERM/SIGINT blocked (test runners, some supervisors); the mask is
+    /// inherited across exec, so a graceful shutdown would never be asked for. Unblock them before any
+    /// thread exists, then parse and run as ArgumentParser's own `main` does.
+    static func main() async {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 enum HeteroScaleVersion {
