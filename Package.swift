@@ -43,7 +43,7 @@ let package = Package(
         .target(
             name: "Controller",
             dependencies: [
-                "KubeAPI", "KubeClient", "KubeRuntime", "Autoscaling", "YAML",
+                "KubeAPI", "KubeClient", "KubeRuntime", "Autoscaling", "Metrics", "YAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "KubeClient", "YAML"]),
         .testTarget(name: "KubeIntegrationTests", dependencies: ["KubeRuntime", "KubeClient", "KubeEmulator", "KubeAPI", "Autoscaling", "YAML"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport", "KubeClient", "KubeAPI", "Autoscaling", "YAML"]),
-        .testTarget(name: "ControllerTests", dependencies: ["Controller", "TestSupport", "KubeEmulator", "KubeRuntime", "KubeClient", "KubeAPI", "Autoscaling", "YAML"]),
+        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Metrics", "TestSupport", "KubeEmulator", "KubeRuntime", "KubeClient", "KubeAPI", "Autoscaling", "YAML"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "YAML"]),
         .testTarget(name: "AutoscalingTests", dependencies: ["Autoscaling", "KubeAPI", "YAML"], exclude: ["Fixtures"]),
     ],

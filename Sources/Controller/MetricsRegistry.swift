@@ -58,6 +58,17 @@ public final class MetricsRegistry: Sendable {
         }
     }
 
+    /// Removes every series of `name` whose labels include all of `labels` (a deleted object's series).
+    public func removeAll(_ name: String, matching labels: [String: String]) {
+        let wanted = Set(Self.key(labels))
+        families.withLock { f in
+            guard var family = f[name] else { return }
+            family.values = family.values.filter { !wanted.isSubset(of: Set($0.key)) }
+            family.histograms = family.histograms.filter { !wanted.isSubset(of: Set($0.key)) }
+            f[name] = family
+        }
+    }
+
     public func observe(_ name: String, _ labels: [String: String] = [:], _ value: Double) {
         let key = Self.key(labels)
         families.withLock { f in

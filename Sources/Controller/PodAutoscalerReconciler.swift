@@ -4,6 +4,7 @@ import KubeAPI
 import KubeClient
 import KubeRuntime
 import Logging
+import Metrics
 import YAML
 
 /// Knobs of the PodAutoscaler reconciler.
@@ -300,8 +301,9 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         await states.remove(key)
         await metrics.forget(key: key.description)
         let labels = ["namespace": key.namespace, "name": key.name]
-        for name in [ControllerMetricNames.desiredReplicas, ControllerMetricNames.actualReplicas, ControllerMetricNames.panicMode] {
-            registry.remove(name, labels)
+        for name in [ControllerMetricNames.desiredReplicas, ControllerMetricNames.actualReplicas, ControllerMetricNames.panicMode,
+                     ControllerMetricNames.metricValue, ControllerMetricNames.scrapeErrors, ControllerMetricNames.scaleTotal] {
+            registry.removeAll(name, matching: labels)
         }
     }
 

@@ -28,22 +28,22 @@ public struct DoctorReport: Sendable {
 }
 
 public enum Doctor {
-    /// The permissions the controller needs (kept in step with the chart's RBAC).
+    /// The permissions the PodAutoscaler controller uses, asked in the kubeconfig's namespace (kept in step
+    /// with `charts/heteroscale/templates/clusterrole.yaml` and `role.yaml`; the DeploymentGroup controller's
+    /// extra permissions join when it does).
     public static let requiredPermissions: [(verb: String, group: String, resource: String, subresource: String)] = [
         ("list", "heteroscale.io", "podautoscalers", ""),
         ("watch", "heteroscale.io", "podautoscalers", ""),
+        ("get", "heteroscale.io", "podautoscalers", ""),
         ("update", "heteroscale.io", "podautoscalers", "status"),
-        ("list", "heteroscale.io", "deploymentgroups", ""),
-        ("watch", "heteroscale.io", "deploymentgroups", ""),
-        ("update", "heteroscale.io", "deploymentgroups", "status"),
         ("get", "apps", "deployments", "scale"),
         ("update", "apps", "deployments", "scale"),
-        ("create", "apps", "deployments", ""),
         ("list", "", "pods", ""),
         ("watch", "", "pods", ""),
-        ("list", "", "nodes", ""),
         ("create", "events.k8s.io", "events", ""),
+        ("patch", "events.k8s.io", "events", ""),
         ("get", "coordination.k8s.io", "leases", ""),
+        ("create", "coordination.k8s.io", "leases", ""),
         ("update", "coordination.k8s.io", "leases", ""),
     ]
 

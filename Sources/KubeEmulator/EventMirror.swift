@@ -23,45 +23,26 @@ extension StoreState {
         record(other.storeKey, type, converted)
     }
 
-    /// events.k8s.io/v1 → core/v1 (the field renames of k8s.io/kubernetes/pkg/apis/events/v1 conversion).
+    /// events.k8s.io/v1 field ↔ core/v1 field (k8s.io/kubernetes/pkg/apis/events/v1 conversion).
+    static let eventFieldPairs: [(events: String, core: String)] = [
+        ("metadata", "metadata"), ("regarding", "involvedObject"), ("related", "related"), ("reason", "reason"),
+        ("note", "message"), ("type", "type"), ("action", "action"), ("eventTime", "eventTime"), ("series", "series"),
+        ("reportingController", "reportingComponent"), ("reportingInstance", "reportingInstance"),
+        ("deprecatedSource", "source"), ("deprecatedFirstTimestamp", "firstTimestamp"),
+        ("deprecatedLastTimestamp", "lastTimestamp"), ("deprecatedCount", "count"),
+    ]
+
+    /// events.k8s.io/v1 → core/v1.
     static func coreEvent(from e: JSONValue) -> JSONValue {
         var o: JSONObject = ["apiVersion": "v1", "kind": "Event"]
-        o["metadata"] = e["metadata"]
-        o["involvedObject"] = e["regarding"]
-        o["related"] = e["related"]
-        o["reason"] = e["reason"]
-        o["message"] = e["note"]
-        o["type"] = e["type"]
-        o["action"] = e["action"]
-        o["eventTime"] = e["eventTime"]
-        o["series"] = e["series"]
-        o["reportingComponent"] = e["reportingController"]
-        o["reportingInstance"] = e["reportingInstance"]
-        o["source"] = e["deprecatedSource"]
-        o["firstTimestamp"] = e["deprecatedFirstTimestamp"]
-        o["lastTimestamp"] = e["deprecatedLastTimestamp"]
-        o["count"] = e["deprecatedCount"]
+        for pair in eventFieldPairs { o[pair.core] = e[pair.events] }
         return .object(o)
     }
 
     /// core/v1 → events.k8s.io/v1.
     static func eventsEvent(from e: JSONValue) -> JSONValue {
         var o: JSONObject = ["apiVersion": "events.k8s.io/v1", "kind": "Event"]
-        o["metadata"] = e["metadata"]
-        o["regarding"] = e["involvedObject"]
-        o["related"] = e["related"]
-        o["reason"] = e["reason"]
-        o["note"] = e["message"]
-        o["type"] = e["type"]
-        o["action"] = e["action"]
-        o["eventTime"] = e["eventTime"]
-        o["series"] = e["series"]
-        o["reportingController"] = e["reportingComponent"]
-        o["reportingInstance"] = e["reportingInstance"]
-        o["deprecatedSource"] = e["source"]
-        o["deprecatedFirstTimestamp"] = e["firstTimestamp"]
-        o["deprecatedLastTimestamp"] = e["lastTimestamp"]
-        o["deprecatedCount"] = e["count"]
+        for pair in eventFieldPairs { o[pair.events] = e[pair.core] }
         return .object(o)
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import KubeClient
 import KubeRuntime
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// `heteroscale controller`: the PodAutoscaler controller, out-of-cluster (kubeconfig) or in-cluster.
@@ -86,7 +87,7 @@ struct ControllerCommand: AsyncParsableCommand {
         // Scrapes get their own transport, so slow model servers never hold up API calls.
         var scrapeTransport = HTTPTransport.Configuration()
         scrapeTransport.userAgent = "heteroscale-scraper"
-        let provider = PodMetricsProvider(transport: HTTPTransport(configuration: scrapeTransport), scrapeTimeout: scrapeTimeout)
+        let provider = MetricsCollector(transport: HTTPTransport(configuration: scrapeTransport), configuration: .init(scrapeTimeout: scrapeTimeout))
         let registry = MetricsRegistry()
         let controller = PodAutoscalerController(
             client: RESTClient(config: config), metrics: provider, configuration: configuration, registry: registry,

@@ -36,8 +36,15 @@ import YAML
         // Load drops: the scale-down waits for the 3 s stabilisation window, then goes to the minimum.
         try await engines.set(1)
         let dropped = Date()
-        await eventually("scale-down to 1") { try await cluster.replicas() == 1 }
-        #expect(Date().timeIntervalSince(dropped) >= 2.5, "the stabilisation window held the scale-down")
+        var heldByWindow = false
+        await eventually("scale-down to 1") {
+            let pa = try await cluster.client.get(.podAutoscalers, namespace: "default", name: "llama").decode(PodAutoscaler.self)
+            if pa.status?.conditions?[type: "AbleToScale"]?.reason == "ScaleDownStabilized" { heldByWindow = true }
+            return try await cluster.replicas() == 1
+        }
+        #expect(heldByWindow, "the scale-down was first held back (AbleToScale=ScaleDownStabilized)")
+        // The window (3 s) counts from the last high recommendation, at most one tick (1 s) before the drop.
+        #expect(Date().timeIntervalSince(dropped) >= 1.5, "the stabilisation window held the scale-down")
         let describeAfter = try cluster.kubectl("describe", "pa", "llama")
         #expect(describeAfter.contains("New size: 1; reason: HPA:"))
         #expect(controller.process.output.contains("rescaled"))

@@ -42,6 +42,11 @@ import YAML
         #expect(r.value("reqs_total", ["code": "200"]) == 3)
         r.remove("depth", [:])
         #expect(r.value("depth") == nil)
+        r.set("depth", ["ns": "a", "name": "x"], 1)
+        r.set("depth", ["ns": "a", "name": "y"], 2)
+        r.removeAll("depth", matching: ["name": "x"])
+        #expect(r.value("depth", ["ns": "a", "name": "x"]) == nil)
+        #expect(r.value("depth", ["ns": "a", "name": "y"]) == 2)
     }
 
     @Test func collectorsRunBeforeEachExposition() async {

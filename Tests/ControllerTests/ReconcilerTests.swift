@@ -178,6 +178,7 @@ import YAML
         _ = try await f.client.delete(.podAutoscalers, namespace: "default", name: "first")
         try await f.reconcile("first")
         #expect(await f.metrics.forgotten == ["default/first"])
+        #expect(f.registry.value(ControllerMetricNames.metricValue, ["namespace": "default", "name": "first", "metric": "vllm:num_requests_running"]) == nil)
         try await f.reconcile("second")
         #expect(try await f.condition("second", "ValidSpec")?.status == .isTrue)
         let pa = try await f.autoscaler("second")

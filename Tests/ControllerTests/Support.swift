@@ -6,6 +6,7 @@ import KubeClient
 import KubeEmulator
 import KubeRuntime
 import Logging
+import Metrics
 import Testing
 import YAML
 
@@ -26,19 +27,19 @@ actor ScriptedMetrics: MetricsProvider {
     func set(_ values: [Double?]) { self.values = values }
     func setSignals(_ s: [String: Double]) { signals = s }
 
-    func collect(key: String, spec: PodAutoscalerSpec, namespace: String, selector: String, pods: [TargetPod], now: Date) async -> CollectedMetrics {
+    func collect(key: String, spec: PodAutoscalerSpec, namespace: String, selector: String, pods: [TargetPod], now: Date) async -> MetricsCollection {
         collects += 1
-        var failures: [MetricFailure] = []
+        var failures: [ScrapeFailure] = []
         let sources = (spec.metricsSources ?? []).enumerated().map { i, source in
             let samples = pods.enumerated().map { j, pod -> PodSample in
                 let value = pod.ready && j < values.count ? values[j] : nil
-                if pod.ready && value == nil { failures.append(MetricFailure(pod: pod.name, sourceIndex: i, message: "connection refused")) }
+                if pod.ready && value == nil { failures.append(ScrapeFailure(pod: pod.name, sourceIndex: i, message: "connection refused")) }
                 return PodSample(name: pod.name, value: value, ready: pod.ready, phase: pod.phase, startTime: pod.startTime, readyTime: pod.readyTime)
             }
             return SourceSnapshot(index: i, metricName: MetricNameResolver.resolve(source.targetMetric),
                                   target: MetricTarget.parse(source.targetValue) ?? 0, role: source.role, pods: samples)
         }
-        return CollectedMetrics(sources: sources, signals: signals, failures: failures)
+        return MetricsCollection(sources: sources, signals: signals, failures: failures)
     }
 
     func forget(key: String) async { forgotten.append(key) }

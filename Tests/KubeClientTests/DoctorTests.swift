@@ -35,8 +35,8 @@ import Testing
         defer { server.stop() }
         let report = try await Doctor.check(Self.client(server, mode: "denied"))
         let denied = report.permissions.filter { $0.allowed == false }.map(\.label)
-        #expect(denied == ["get coordination.k8s.io/leases", "update coordination.k8s.io/leases"])
-        #expect(report.problems == 2)
+        #expect(denied == ["get coordination.k8s.io/leases", "create coordination.k8s.io/leases", "update coordination.k8s.io/leases"])
+        #expect(report.problems == 3)
     }
 
     @Test(arguments: [
