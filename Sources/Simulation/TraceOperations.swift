@@ -138,3 +138,25 @@ public struct ConcatenatedStream<First: RequestStream, Second: RequestStream>: R
         return result
     }
 }
+
+/// Streams one after another, each shifted by its start offset (`WorkloadSpec.phases`); ids renumbered from 0.
+public struct PhasedStream: RequestStream {
+    var parts: [(stream: AnyRequestStream, offset: Double)]
+    var index = 0
+    var nextID = 0
+
+    public init(parts: [(AnyRequestStream, Double)]) { self.parts = parts.map { (stream: $0.0, offset: $0.1) } }
+
+    public mutating func next() throws -> Request? {
+        while index < parts.count {
+            if var r = try parts[index].stream.next() {
+                r.arrival += parts[index].offset
+                r.id = nextID
+                nextID += 1
+                return r
+            }
+            index += 1
+        }
+        return nil
+    }
+}

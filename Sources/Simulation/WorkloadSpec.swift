@@ -16,6 +16,11 @@ import Foundation
 ///   sizes: {fromTrace: ../shared/data/AzureLLMInferenceTrace_conv.csv}
 ///   duration: 3600
 ///   seed: 7
+/// ---
+/// workload:                # phases run back to back, each for its own duration
+///   phases:
+///     - {arrivals: {kind: constant, rate: 8}, sizes: {fromTrace: ../shared/data/AzureLLMInferenceTrace_conv.csv}, duration: 300}
+///     - {arrivals: {kind: constant, rate: 8}, sizes: {fromTrace: ../shared/data/AzureLLMInferenceTrace_code.csv}, duration: 300}
 /// ```
 public struct WorkloadSpec: Codable, Sendable, Hashable {
     public var trace: String?
@@ -26,6 +31,9 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
     public var seed: UInt64?
     public var timeScale: Double?
     public var rateScale: Double?
+    /// Workloads laid end to end: phase k starts when phases 0..<k have run their `duration`s (each phase
+    /// needs one). The outer `timeScale`, `rateScale` and `duration` apply to the whole.
+    public var phases: [WorkloadSpec]?
 
     public init(
         trace: String? = nil, format: TraceFormat? = nil, arrivals: ArrivalSpec? = nil, sizes: SizesSpec? = nil,
@@ -45,6 +53,28 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
     public func makeStream(baseDirectory: String = ".") throws -> AnyRequestStream {
         let seed = self.seed ?? 0
         var stream: AnyRequestStream
+        if let phases {
+            guard trace == nil, arrivals == nil, !phases.isEmpty else {
+                throw WorkloadSpecError("workload.phases: give phases alone (no `trace` or `arrivals` beside them), at least one")
+            }
+            var parts: [(AnyRequestStream, Double)] = []
+            var offset = 0.0
+            for (i, phase) in phases.enumerated() {
+                guard let d = phase.duration, d > 0 else {
+                    throw WorkloadSpecError("workload.phases[\(i)].duration: every phase needs a positive duration")
+                }
+                var phase = phase
+                if phase.seed == nil { phase.seed = SplitMix64.mix(seed &+ UInt64(i)) }
+                do {
+                    parts.append((try phase.makeStream(baseDirectory: baseDirectory), offset))
+                } catch let e as WorkloadSpecError {
+                    throw WorkloadSpecError(e.message.replacingOccurrences(of: "workload.", with: "workload.phases[\(i)].", options: .anchored))
+                }
+                offset += d
+            }
+            stream = PhasedStream(parts: parts).eraseToAnyStream()
+            return try scaled(stream)
+        }
         switch (trace, arrivals) {
         case (let path?, nil):
             let full = Self.resolve(path, baseDirectory)
@@ -58,8 +88,15 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
             stream = SyntheticWorkload(pattern: pattern, sizes: sizes, duration: duration, seed: seed)
                 .eraseToAnyStream()
         default:
-            throw WorkloadSpecError("workload: give exactly one of `trace` and `arrivals`")
+            throw WorkloadSpecError("workload: give exactly one of `trace`, `arrivals` and `phases`")
         }
+        return try scaled(stream)
+    }
+
+    /// The outer time scaling, rate scaling and duration cut.
+    private func scaled(_ input: AnyRequestStream) throws -> AnyRequestStream {
+        let seed = self.seed ?? 0
+        var stream = input
         if let timeScale {
             guard timeScale > 0 else { throw WorkloadSpecError("workload.timeScale: must be positive") }
             stream = stream.timeScaled(by: timeScale).eraseToAnyStream()

@@ -121,6 +121,53 @@ import YAML
         #expect(attainment < 0.9, "flash-crowd SLO attainment \(attainment)")
     }
 
+    /// Independent pools scaled on their own TPS follow the workload's prompt/output mix, so the P/D ratio moves
+    /// with it: a conversation-like phase (short prompts, long outputs) then a code-like one (long prompts,
+    /// short outputs). HeteroScale keeps its 1:2 ratio (only whole-instance rounding moves it): the independent
+    /// pools' P/D-ratio standard deviation is more than 2× HeteroScale's.
+    static let mixShift = """
+        profiles: [../profiles/h100.yaml, ../profiles/h20.yaml]
+        model: llama2-70b
+        cluster:
+          nodePools:
+            - {gpuType: h100-80gb, gpusPerNode: 8, count: 4}
+            - {gpuType: h20, gpusPerNode: 8, count: 5}
+        workload:
+          phases:
+            - {arrivals: {kind: constant, rate: 6}, sizes: {lognormal: {prompt: {mean: 250, median: 200, min: 16, max: 1000}, output: {mean: 200, median: 150, min: 2, max: 800}}}, duration: 300}
+            - {arrivals: {kind: constant, rate: 6}, sizes: {lognormal: {prompt: {mean: 1000, median: 800, min: 64, max: 4000}, output: {mean: 30, median: 20, min: 2, max: 200}}}, duration: 300}
+        seed: 5
+        slo: {ttftMs: 2000, tbtMs: 40}
+        coldStartSeconds: 30
+        scrapeInterval: 5
+        signalWindow: 20
+        maxBatchSize: 128
+        policies:
+          - name: heteroscale
+            manifests:
+              - {kind: DeploymentGroup, metadata: {name: svc}, spec: {replicas: 6, roles: [{name: prefill, weight: 1, gpuType: [h100-80gb], gpusPerInstance: 4, minReplicas: 1, maxReplicas: 8}, {name: decode, weight: 2, gpuType: [h20], gpusPerInstance: 4, minReplicas: 2, maxReplicas: 10}]}}
+              - {kind: PodAutoscaler, metadata: {name: svc-hs}, spec: {scaleTargetRef: {apiVersion: heteroscale.io/v1alpha1, kind: DeploymentGroup, name: svc}, minReplicas: 3, maxReplicas: 18, scalingStrategy: HeteroScale, heteroScale: {targetDecodeTPSPerInstance: 300, scaleOutCooldownSeconds: 30, scaleInCooldownSeconds: 120, latency: {tbtSLOMilliseconds: 40, ttftSLOMilliseconds: 2000, cooldownSeconds: 30}}}}
+          - name: independent-tps
+            manifests:
+              - {apiVersion: apps/v1, kind: Deployment, metadata: {name: prefill, labels: {heteroscale.io/role: prefill, heteroscale.io/gpu-type: h100-80gb, heteroscale.io/gpus-per-instance: "4"}}, spec: {replicas: 2}}
+              - {apiVersion: apps/v1, kind: Deployment, metadata: {name: decode, labels: {heteroscale.io/role: decode, heteroscale.io/gpu-type: h20, heteroscale.io/gpus-per-instance: "4"}}, spec: {replicas: 4}}
+              - {kind: PodAutoscaler, metadata: {name: prefill-tps}, spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: prefill}, minReplicas: 1, maxReplicas: 8, scalingStrategy: HPA, metricsSources: [{metricSourceType: pod, targetMetric: vllm:prompt_tokens_total, targetValue: "1125"}]}}
+              - {kind: PodAutoscaler, metadata: {name: decode-tps}, spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: decode}, minReplicas: 2, maxReplicas: 10, scalingStrategy: HPA, metricsSources: [{metricSourceType: pod, targetMetric: vllm:generation_tokens_total, targetValue: "450"}]}}
+        """
+
+    @Test func independentPoolsLetThePDRatioDrift() throws {
+        let spec = try YAML.decode(ScenarioSpec.self, from: Self.mixShift)
+        let outcomes = try ScenarioRunner.run(spec, baseDirectory: Paths.repo("samples/simulation"))
+        let hs = try #require(outcomes.first { $0.policy == "heteroscale" })
+        let independent = try #require(outcomes.first { $0.policy == "independent-tps" })
+        for o in [hs, independent] { #expect(o.result.completed == o.result.arrived && o.result.arrived > 3000) }
+        #expect(hs.pdRatioStdDev > 0)
+        #expect(independent.pdRatioStdDev > 2 * hs.pdRatioStdDev, "independent \(independent.pdRatioStdDev), heteroscale \(hs.pdRatioStdDev)")
+        // Holding the ratio costs no SLO here, and fewer GPU-hours.
+        #expect(hs.requestSLOAttainment >= 0.99)
+        #expect(hs.result.gpuHours < independent.result.gpuHours)
+    }
+
     /// HeteroScale meets the SLO (≥ 99 % of requests) with the fewest GPU-hours among the policies that meet it.
     @Test func heteroScaleMeetsTheSLOWithTheFewestGPUHours() throws {
         let hs = try Self.outcome("heteroscale")

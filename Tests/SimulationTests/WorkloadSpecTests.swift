@@ -27,6 +27,24 @@ import YAML
         #expect(out.allSatisfy { $0.arrival < 300 })
     }
 
+    @Test func phasesRunBackToBackWithTheirOwnSizes() throws {
+        var s = try Self.stream(
+            """
+            workload:
+              phases:
+                - {arrivals: {kind: constant, rate: 4}, sizes: {constant: {prompt: 100, output: 50}}, duration: 10}
+                - {arrivals: {kind: constant, rate: 2}, sizes: {constant: {prompt: 900, output: 5}}, duration: 20}
+              seed: 3
+            """)
+        let out = try s.collect()
+        let first = out.filter { $0.arrival < 10 }, second = out.filter { $0.arrival >= 10 }
+        #expect(first.allSatisfy { $0.promptTokens == 100 && $0.outputTokens == 50 })
+        #expect(second.allSatisfy { $0.promptTokens == 900 && $0.outputTokens == 5 && $0.arrival < 30 })
+        #expect(abs(Double(first.count) - 40) < 20 && abs(Double(second.count) - 40) < 20, "\(first.count), \(second.count)")
+        #expect(out.map(\.id) == Array(0..<out.count))
+        #expect(zip(out, out.dropFirst()).allSatisfy { $0.arrival <= $1.arrival })
+    }
+
     @Test func syntheticDiurnalWithFlashCrowdAndTraceSizes() throws {
         let yaml = """
             workload:
@@ -66,7 +84,7 @@ import YAML
     }
 
     @Test(arguments: [
-        ("workload: {duration: 10}", "workload: give exactly one of `trace` and `arrivals`"),
+        ("workload: {duration: 10}", "workload: give exactly one of `trace`, `arrivals` and `phases`"),
         ("workload: {arrivals: {kind: constant}, duration: 5}", "workload.arrivals.rate: constant needs a non-negative number"),
         ("workload: {arrivals: {kind: constant, rate: 1}}", "workload.duration: a synthetic workload needs a duration"),
         ("workload: {arrivals: {kind: diurnal, peakRate: 4, peakToTrough: 0.5, period: 10}, duration: 5}",
@@ -75,6 +93,9 @@ import YAML
          "workload.sizes: give one of `constant`, `lognormal`, `fromTrace`"),
         ("workload: {arrivals: {kind: constant, rate: 1}, duration: 5, sizes: {lognormal: {prompt: {mean: 1, median: 2}, output: {mean: 2, median: 1}}}}",
          "workload.sizes.lognormal.prompt: needs mean ≥ median > 0"),
+        ("workload: {phases: [{arrivals: {kind: constant, rate: 1}}]}", "workload.phases[0].duration: every phase needs a positive duration"),
+        ("workload: {phases: [{arrivals: {kind: constant}, duration: 5}]}", "workload.phases[0].arrivals.rate: constant needs a non-negative number"),
+        ("workload: {phases: [], duration: 5}", "workload.phases: give phases alone (no `trace` or `arrivals` beside them), at least one"),
     ])
     func specErrors(_ yaml: String, _ message: String) throws {
         let error = #expect(throws: WorkloadSpecError.self) { _ = try Self.stream(yaml) }
