@@ -134,6 +134,9 @@ public final class Simulator {
     var prefillTPSWindow: MetricWindow
     var arrivalWindow: MetricWindow
 
+    /// Called at every scrape with the simulated time (for a progress bar); must be cheap.
+    public var progress: ((Double) -> Void)?
+
     public init(config: SimulationConfig, stream: some RequestStream) throws {
         self.config = config
         self.stream = stream.eraseToAnyStream()
@@ -170,6 +173,7 @@ public final class Simulator {
             case .instanceReady(let i): instanceReady(instances[i])
             case .scrape:
                 scrape()
+                progress?(now)
                 queue.push(.scrape, at: now + config.scrapeInterval)
             case .tick(let i):
                 tick(i)

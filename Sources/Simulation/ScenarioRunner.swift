@@ -43,13 +43,16 @@ public struct PolicyOutcome: Sendable {
 
 public enum ScenarioRunner {
     /// Runs the scenario's policies (all, or the one named), in order.
-    public static func run(scenarioPath: String, policy: String? = nil) throws -> [PolicyOutcome] {
+    /// Reports a policy's simulated time and the expected end (the scenario's or workload's duration, if any).
+    public typealias Progress = (_ policy: String, _ time: Double, _ end: Double?) -> Void
+
+    public static func run(scenarioPath: String, policy: String? = nil, progress: Progress? = nil) throws -> [PolicyOutcome] {
         let spec = try ScenarioSpec.load(path: scenarioPath)
         let base = URL(fileURLWithPath: scenarioPath).deletingLastPathComponent().path
-        return try run(spec, baseDirectory: base, policy: policy)
+        return try run(spec, baseDirectory: base, policy: policy, progress: progress)
     }
 
-    public static func run(_ spec: ScenarioSpec, baseDirectory: String, policy: String? = nil) throws -> [PolicyOutcome] {
+    public static func run(_ spec: ScenarioSpec, baseDirectory: String, policy: String? = nil, progress: Progress? = nil) throws -> [PolicyOutcome] {
         let performance = try spec.performanceModel(baseDirectory: baseDirectory)
         let selected = spec.policies.filter { policy == nil || $0.name == policy }
         guard !selected.isEmpty else {
@@ -60,7 +63,12 @@ public enum ScenarioRunner {
         return try selected.map { p in
             let config = try spec.config(policy: p, baseDirectory: baseDirectory, performance: performance)
             let stream = try workload.makeStream(baseDirectory: baseDirectory)
-            let result = try Simulator(config: config, stream: stream).run()
+            let simulator = try Simulator(config: config, stream: stream)
+            if let progress {
+                let end = spec.duration ?? workload.duration ?? workload.phases?.compactMap(\.duration).reduce(0, +)
+                simulator.progress = { progress(p.name, $0, end) }
+            }
+            let result = try simulator.run()
             return PolicyOutcome(policy: p.name, result: result, sloTTFTms: config.sloTTFTms, sloTBTms: config.sloTBTms)
         }
     }

@@ -19,10 +19,33 @@ public struct ScenarioSpec: Decodable, Sendable {
     public var seed: UInt64?
     public var scrapeInterval: Double?
     public var signalWindow: Double?
+    /// Seconds from an instance's creation to serving, unless a `coldStarts` rule or a Deployment's
+    /// `heteroscale.io/cold-start-seconds` label says otherwise (default 120).
     public var coldStartSeconds: Double?
+    /// Cold starts per role and/or GPU type; the first matching rule wins.
+    public var coldStarts: [ColdStartRule]?
     public var maxBatchTokens: Int?
     public var maxBatchSize: Int?
     public var policies: [Policy]
+
+    /// `{role: decode, gpuType: h20, seconds: 180}`; a rule without `role` or `gpuType` matches any.
+    public struct ColdStartRule: Codable, Sendable, Hashable {
+        public var role: String?
+        public var gpuType: String?
+        public var seconds: Double
+        public init(role: String? = nil, gpuType: String? = nil, seconds: Double) {
+            self.role = role
+            self.gpuType = gpuType
+            self.seconds = seconds
+        }
+    }
+
+    /// The cold start of an instance of `role` on `gpuType`: the first matching rule, else `coldStartSeconds`.
+    public func coldStart(role: InstanceRole, gpuType: String) -> Double? {
+        coldStarts?.first { r in
+            (r.role.map { InstanceRole.infer($0) == role } ?? true) && (r.gpuType.map { $0 == gpuType } ?? true)
+        }?.seconds ?? coldStartSeconds
+    }
 
     public struct SLO: Codable, Sendable, Hashable {
         public var ttftMs: Double?
@@ -54,7 +77,7 @@ public struct ScenarioSpec: Decodable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case name, cluster, profiles, profile, model, workload, slo, duration, seed, scrapeInterval, signalWindow
-        case coldStartSeconds, maxBatchTokens, maxBatchSize, policies
+        case coldStartSeconds, coldStarts, maxBatchTokens, maxBatchSize, policies
     }
 
     public init(from decoder: any Decoder) throws {
@@ -76,6 +99,15 @@ public struct ScenarioSpec: Decodable, Sendable {
         scrapeInterval = try c.decodeIfPresent(Double.self, forKey: .scrapeInterval)
         signalWindow = try c.decodeIfPresent(Double.self, forKey: .signalWindow)
         coldStartSeconds = try c.decodeIfPresent(Double.self, forKey: .coldStartSeconds)
+        coldStarts = try c.decodeIfPresent([ColdStartRule].self, forKey: .coldStarts)
+        for (i, r) in (coldStarts ?? []).enumerated() {
+            guard r.seconds.isFinite, r.seconds >= 0 else {
+                throw SimulationError("coldStarts[\(i)].seconds: must be zero or positive, got \(r.seconds)")
+            }
+            if let role = r.role, InstanceRole.infer(role) == nil {
+                throw SimulationError("coldStarts[\(i)].role: must be prefill, decode or mixed, got \(role)")
+            }
+        }
         maxBatchTokens = try c.decodeIfPresent(Int.self, forKey: .maxBatchTokens)
         maxBatchSize = try c.decodeIfPresent(Int.self, forKey: .maxBatchSize)
         policies = try c.decode([Policy].self, forKey: .policies)
@@ -116,7 +148,7 @@ public struct ScenarioSpec: Decodable, Sendable {
             guard let model = f.model ?? self.model else { throw SimulationError("\(at): fixed needs a model") }
             for (role, n, name) in [(InstanceRole.prefill, f.promptInstances, "prompt"), (.decode, f.tokenInstances, "token")] {
                 var p = PoolSpec(name: name, role: role, gpuType: gpuType, hardware: f.hardware, model: model,
-                                 tensorParallel: f.tensorParallel, replicas: n, coldStartSeconds: coldStartSeconds,
+                                 tensorParallel: f.tensorParallel, replicas: n, coldStartSeconds: coldStart(role: role, gpuType: gpuType),
                                  maxBatchTokens: maxBatchTokens, maxBatchSize: maxBatchSize)
                 p.weight = Double(n)
                 pools.append(p)
@@ -155,7 +187,7 @@ public struct ScenarioSpec: Decodable, Sendable {
                     guard let gpu = role.gpuType.first else { throw SimulationError("\(at): DeploymentGroup \(name) role \(role.name): gpuType is required") }
                     guard let model = self.model else { throw SimulationError("\(at): the scenario needs `model`") }
                     var p = PoolSpec(name: "\(name)/\(role.name)", role: r, gpuType: gpu, model: model, tensorParallel: role.gpusPerInstance,
-                                     replicas: n, coldStartSeconds: coldStartSeconds, maxBatchTokens: maxBatchTokens, maxBatchSize: maxBatchSize)
+                                     replicas: n, coldStartSeconds: coldStart(role: r, gpuType: gpu), maxBatchTokens: maxBatchTokens, maxBatchSize: maxBatchSize)
                     p.weight = role.weight
                     p.minReplicas = role.minReplicas
                     p.maxReplicas = role.maxReplicas
@@ -183,7 +215,7 @@ public struct ScenarioSpec: Decodable, Sendable {
     /// A Deployment as a pool. Role: label `heteroscale.io/role` (or the name); GPU type: label
     /// `heteroscale.io/gpu-type` or the pod's nodeSelector of that key; GPUs: `nvidia.com/gpu` limit (or the
     /// label `heteroscale.io/gpus-per-instance`); hardware profile name: label `heteroscale.io/hardware`; cold
-    /// start: label `heteroscale.io/cold-start-seconds` (else the scenario's `coldStartSeconds`).
+    /// start: label `heteroscale.io/cold-start-seconds` (else the scenario's `coldStarts` rules, then `coldStartSeconds`).
     func deploymentPool(_ o: JSONValue, at: String) throws -> PoolSpec {
         let name = o["metadata"]?["name"]?.stringValue ?? "deployment"
         let labels = o["spec"]?["template"]?["metadata"]?["labels"] ?? o["metadata"]?["labels"]
@@ -201,7 +233,7 @@ public struct ScenarioSpec: Decodable, Sendable {
         }
         guard let model = label("heteroscale.io/model") ?? self.model else { throw SimulationError("\(at): the scenario needs `model`") }
         let replicas = o["spec"]?["replicas"]?.intValue.map(Int.init) ?? 1
-        let coldStart = label("heteroscale.io/cold-start-seconds").flatMap { Double($0) } ?? coldStartSeconds
+        let coldStart = label("heteroscale.io/cold-start-seconds").flatMap { Double($0) } ?? self.coldStart(role: role, gpuType: gpu)
         return PoolSpec(name: name, role: role, gpuType: gpu, hardware: label("heteroscale.io/hardware"), model: model,
                         tensorParallel: gpus ?? 1, replicas: replicas, coldStartSeconds: coldStart,
                         maxBatchTokens: maxBatchTokens, maxBatchSize: maxBatchSize)

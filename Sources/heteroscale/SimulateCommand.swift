@@ -29,7 +29,9 @@ struct SimulateCommand: AsyncParsableCommand {
         let start = clock.now
         let outcomes: [PolicyOutcome]
         do {
-            outcomes = try ScenarioRunner.run(scenarioPath: scenario, policy: policy)
+            let bar = isatty(STDERR_FILENO) == 1 && !bench ? ProgressBar() : nil
+            outcomes = try ScenarioRunner.run(scenarioPath: scenario, policy: policy, progress: bar.map { b in { b.update($0, $1, $2) } })
+            bar?.finish()
         } catch {
             throw ValidationError("\(error)")
         }
@@ -51,5 +53,31 @@ struct SimulateCommand: AsyncParsableCommand {
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return "n/a" }
         let kb = Double(line.split(separator: " ").dropFirst().first.map(String.init) ?? "") ?? 0
         return String(format: "%.1f MB", kb / 1024)
+    }
+}
+
+/// A one-line progress bar on standard error (only when it is a terminal), redrawn at most 10 times a second.
+final class ProgressBar {
+    private var lastDraw = ContinuousClock.now - .seconds(1)
+    private var shown = false
+
+    func update(_ policy: String, _ time: Double, _ end: Double?) {
+        let now = ContinuousClock.now
+        guard now - lastDraw >= .milliseconds(100) else { return }
+        lastDraw = now
+        var line = "\r\u{1B}[2K\(policy) "
+        if let end, end > 0 {
+            let fraction = min(1, max(0, time / end))
+            let width = 30, filled = Int(fraction * Double(width))
+            line += "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] "
+            line += String(format: "%3.0f%% ", fraction * 100)
+        }
+        line += String(format: "t=%.0fs", time)
+        FileHandle.standardError.write(Data(line.utf8))
+        shown = true
+    }
+
+    func finish() {
+        if shown { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
     }
 }

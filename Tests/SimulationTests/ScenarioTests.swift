@@ -160,6 +160,33 @@ import YAML
         #expect(ScenarioRunner.comparisonTable(a).contains("kpa"))
     }
 
+    /// Cold starts per role and GPU type: the first matching rule, then `coldStartSeconds`; a Deployment's label
+    /// wins over both.
+    @Test func coldStartsPerRoleAndGPUType() throws {
+        let spec = try Self.spec("""
+            profiles: []
+            model: m
+            workload: {arrivals: {kind: constant, rate: 1}, duration: 1}
+            coldStartSeconds: 100
+            coldStarts:
+              - {role: decode, gpuType: h20, seconds: 200}
+              - {role: prefill, seconds: 60}
+            policies:
+              - name: x
+                manifests:
+                  - {kind: DeploymentGroup, metadata: {name: g}, spec: {replicas: 3, roles: [{name: prefill, weight: 1, gpuType: [h100]}, {name: decode, weight: 2, gpuType: [h20]}]}}
+                  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: d2, labels: {heteroscale.io/role: decode, heteroscale.io/gpu-type: a100}}}
+                  - {apiVersion: apps/v1, kind: Deployment, metadata: {name: d3, labels: {heteroscale.io/role: decode, heteroscale.io/gpu-type: h20, heteroscale.io/cold-start-seconds: "5"}}}
+            cluster: {nodePools: [{gpuType: h100, gpusPerNode: 8, count: 1}]}
+            """)
+        let config = try spec.config(policy: spec.policies[0], baseDirectory: Self.base, performance: PerformanceModel(profiles: []))
+        let coldStarts = Dictionary(uniqueKeysWithValues: config.pools.map { ($0.name, $0.coldStartSeconds) })
+        #expect(coldStarts == ["g/prefill": 60, "g/decode": 200, "d2": 100, "d3": 5])
+        #expect {
+            _ = try Self.spec("profiles: []\nworkload: {arrivals: {kind: constant, rate: 1}, duration: 1}\ncoldStarts: [{role: router, seconds: 1}]\npolicies: []")
+        } throws: { "\($0)".contains("coldStarts[0].role: must be prefill, decode or mixed, got router") }
+    }
+
     @Test(arguments: [
         ("policies: [{name: x, manifests: [{kind: Service}]}]", "unsupported manifest kind Service"),
         ("policies: [{name: x}]", "no instances"),
