@@ -23,6 +23,8 @@ public struct TimelineRow: Sendable, Hashable {
     public var desired: Int
     public var starting: Int
     public var ready: Int
+    /// Ready instances the P/D gate admits to service discovery (= `ready` when not gated).
+    public var admitted: Int
     public var draining: Int
     public var gpus: Int
     /// Mean GPU utilisation (0…1) over the pool's ready instances.
@@ -144,7 +146,7 @@ extension Simulator {
             let kv = ready.isEmpty ? 0 : ready.reduce(0) { $0 + $1.sample.kvUsage } / Double(ready.count)
             result.timeline.append(TimelineRow(
                 time: now, pool: p.spec.name, role: p.spec.role, desired: p.desired,
-                starting: live.filter { $0.state == .starting }.count, ready: ready.count,
+                starting: live.filter { $0.state == .starting }.count, ready: ready.count, admitted: p.admitted,
                 draining: live.filter { $0.state == .draining }.count, gpus: live.reduce(0) { $0 + $1.gpus },
                 gpuUtilization: util, tps: tps, ttftP90ms: ttft90, tbtP90ms: tbt90, pdRatio: ratio, kvUsage: kv))
         }

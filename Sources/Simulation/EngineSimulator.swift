@@ -9,6 +9,8 @@ public struct SimulationConfig: Sendable {
     public var pools: [PoolSpec]
     /// DeploymentGroups: name → the pool names of its roles (role name = the part after `/`).
     public var groups: [String: [String]]
+    /// DeploymentGroups with a P/D ready-ratio gate: name → tolerance (`ReadyRatioGate`).
+    public var gates: [String: Double] = [:]
     public var autoscalers: [PodAutoscaler]
     /// Metrics scrape and timeline period, s.
     public var scrapeInterval: Double
@@ -100,6 +102,8 @@ struct PoolRuntime {
     var live: [Int] = []
     var unschedulable = 0
     var roleName: String
+    /// Serving instances the P/D gate admits (all serving ones when the pool is not gated).
+    var admitted = 0
 }
 
 /// The discrete-event P/D cluster simulator. Not thread-safe; one run per instance.
@@ -137,6 +141,9 @@ public final class Simulator {
     /// Called at every scrape with the simulated time (for a progress bar); must be cheap.
     public var progress: ((Double) -> Void)?
 
+    /// Gated DeploymentGroups: tolerance and member pool indices.
+    var gatedGroups: [(tolerance: Double, members: [Int])] = []
+
     public init(config: SimulationConfig, stream: some RequestStream) throws {
         self.config = config
         self.stream = stream.eraseToAnyStream()
@@ -153,6 +160,10 @@ public final class Simulator {
             pools.append(PoolRuntime(spec: spec, profile: profile, desired: max(0, spec.replicas), roleName: roleName))
         }
         try setUpAutoscalers()
+        for (group, tolerance) in config.gates.sorted(by: { $0.key < $1.key }) {
+            let members = (config.groups[group] ?? []).compactMap { m in pools.firstIndex { $0.spec.name == m } }
+            if members.count > 1 { gatedGroups.append((tolerance, members)) }
+        }
     }
 
     /// Runs to the end: all admitted requests finished (or `drainTimeout` after the last arrival).
@@ -458,8 +469,16 @@ public final class Simulator {
     func refreshRouting() {
         servingPrefill.removeAll()
         servingDecode.removeAll()
+        for p in pools.indices { pools[p].admitted = pools[p].live.filter { instances[$0].state == .serving }.count }
+        for (tolerance, members) in gatedGroups {
+            let admitted = ReadyRatioGate.admitted(
+                members.map { ReadyRatioGate.Role(name: pools[$0].roleName, weight: pools[$0].spec.weight ?? 1, ready: pools[$0].admitted) },
+                tolerance: tolerance)
+            for (p, a) in zip(members, admitted) { pools[p].admitted = a }
+        }
         for p in pools {
-            for i in p.live where instances[i].state == .serving {
+            // The oldest serving instances are the admitted ones (they were in the endpoints first).
+            for i in p.live.filter({ instances[$0].state == .serving }).prefix(p.admitted) {
                 switch instances[i].role {
                 case .prefill: servingPrefill.append(i)
                 case .decode: servingDecode.append(i)

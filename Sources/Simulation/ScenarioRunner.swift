@@ -109,9 +109,9 @@ public enum ScenarioRunner {
     }
 
     public static func timelineCSV(_ o: PolicyOutcome) -> String {
-        var out = "time,pool,role,desired,starting,ready,draining,gpus,gpu_utilization,tps,kv_usage,ttft_p90_ms,tbt_p90_ms,pd_ratio\n"
+        var out = "time,pool,role,desired,starting,ready,admitted,draining,gpus,gpu_utilization,tps,kv_usage,ttft_p90_ms,tbt_p90_ms,pd_ratio\n"
         for r in o.result.timeline {
-            out += [f(r.time), r.pool, r.role.rawValue, String(r.desired), String(r.starting), String(r.ready), String(r.draining),
+            out += [f(r.time), r.pool, r.role.rawValue, String(r.desired), String(r.starting), String(r.ready), String(r.admitted), String(r.draining),
                     String(r.gpus), f(r.gpuUtilization), f(r.tps), f(r.kvUsage), f(r.ttftP90ms), f(r.tbtP90ms), f(r.pdRatio)]
                 .joined(separator: ",") + "\n"
         }

@@ -140,6 +140,7 @@ public struct ScenarioSpec: Decodable, Sendable {
     public func config(policy: Policy, baseDirectory: String, performance: PerformanceModel) throws -> SimulationConfig {
         var pools: [PoolSpec] = []
         var groups: [String: [String]] = [:]
+        var gates: [String: Double] = [:]
         var autoscalers: [PodAutoscaler] = []
         var cluster = self.cluster
         let at = "policy \(policy.name)"
@@ -195,6 +196,13 @@ public struct ScenarioSpec: Decodable, Sendable {
                     members.append(p.name)
                 }
                 groups[name] = members
+                if let gate = dg.spec.gate {
+                    let tolerance = gate.tolerance ?? ReadyRatioGate.defaultTolerance
+                    guard tolerance.isFinite, tolerance >= 0 else {
+                        throw SimulationError("\(at): DeploymentGroup \(name): gate.tolerance must be zero or positive")
+                    }
+                    gates[name] = tolerance
+                }
             case "Deployment":
                 pools.append(try deploymentPool(o, at: at))
             default:
@@ -204,6 +212,7 @@ public struct ScenarioSpec: Decodable, Sendable {
         guard !pools.isEmpty else { throw SimulationError("\(at): no instances (give `fixed` or Deployment/DeploymentGroup manifests)") }
         guard let cluster else { throw SimulationError("\(at): the scenario needs a `cluster`") }
         var config = SimulationConfig(cluster: cluster, performance: performance, pools: pools, groups: groups, autoscalers: autoscalers)
+        config.gates = gates
         config.scrapeInterval = scrapeInterval ?? 5
         config.signalWindow = signalWindow ?? 30
         config.duration = duration

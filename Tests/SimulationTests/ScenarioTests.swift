@@ -101,6 +101,39 @@ import YAML
         #expect(r.gpuHours > 0)
     }
 
+    /// The P/D ready-ratio gate: decode cold-starts for 60 s, prefill for 5 s; after both roles scale ×3 the
+    /// new prefill instances are ready long before decode, and the gate keeps them out of routing until the
+    /// decode pool catches up (ungated, they would take prompts whose KV cache has nowhere to go).
+    @Test(arguments: [true, false])
+    func theGateHoldsBackTheRoleThatRunsAhead(gated: Bool) throws {
+        let spec = try Self.spec("""
+            profiles: [../profiles/h100.yaml]
+            model: llama2-70b
+            cluster: {nodePools: [{gpuType: h100-80gb, gpusPerNode: 8, count: 8}]}
+            workload: {arrivals: {kind: constant, rate: 2}, sizes: {constant: {prompt: 500, output: 50}}, duration: 120}
+            seed: 1
+            coldStarts: [{role: prefill, seconds: 5}, {role: decode, seconds: 60}]
+            scrapeInterval: 2
+            policies:
+              - name: g
+                manifests:
+                  - {kind: DeploymentGroup, metadata: {name: svc}, spec: {replicas: 3, \(gated ? "gate: {tolerance: 0.1}, " : "")roles: [{name: prefill, weight: 1, gpuType: [h100-80gb], gpusPerInstance: 4}, {name: decode, weight: 2, gpuType: [h100-80gb], gpusPerInstance: 4}]}}
+            """)
+        let config = try spec.config(policy: spec.policies[0], baseDirectory: Self.base,
+                                     performance: try spec.performanceModel(baseDirectory: Self.base))
+        #expect(config.gates == (gated ? ["svc": 0.1] : [:]))
+        let simulator = try Simulator(config: config, stream: try spec.workload.makeStream(baseDirectory: Self.base))
+        try simulator.schedule(pool: "svc/prefill", replicas: 3, at: 10)
+        try simulator.schedule(pool: "svc/decode", replicas: 6, at: 10)
+        let r = try simulator.run()
+        #expect(r.completed == r.arrived)
+        let prefill = r.timeline.filter { $0.pool == "svc/prefill" }
+        let warming = prefill.filter { $0.time > 20 && $0.time < 68 }
+        #expect(!warming.isEmpty && warming.allSatisfy { $0.ready == 3 })
+        #expect(warming.allSatisfy { $0.admitted == (gated ? 1 : 3) }, "\(warming.map(\.admitted))")
+        #expect(prefill.filter { $0.time > 75 }.allSatisfy { $0.admitted == 3 })
+    }
+
     @Test(arguments: ["group", "heteroscale"])
     func groupDecisionsMoveBothRolesByWeight(policy: String) throws {
         let outcomes = try ScenarioRunner.run(try Self.spec(Self.flashCrowd), baseDirectory: Self.base, policy: policy)
