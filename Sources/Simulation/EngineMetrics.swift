@@ -53,7 +53,10 @@ public struct ScalingLogEntry: Sendable, Hashable {
 
 /// The outcome of a run.
 public struct SimulationResult: Sendable {
+    /// Every finished request, when `SimulationConfig.recordRequests` is on.
     public var requests: [RequestRecord] = []
+    /// Streaming statistics of every finished request (always kept).
+    public var requestStats = RequestStats()
     public var timeline: [TimelineRow] = []
     public var scaling: [ScalingLogEntry] = []
     /// Per scrape interval: (end time, P90 TTFT ms, P90 TBT ms) cluster-wide.

@@ -22,7 +22,8 @@ public struct SimulationConfig: Sendable {
     public var drainTimeout: Double
     public var sloTTFTms: Double?
     public var sloTBTms: Double?
-    /// Keep per-request records (requests.csv); summaries need them too.
+    /// Keep every `RequestRecord` in `SimulationResult.requests` (tests, small runs). Off, memory stays flat:
+    /// summaries come from `SimulationResult.requestStats` and rows go to `Simulator.requestSink`.
     public var recordRequests: Bool
     /// Simulated time 0 as seconds since 1970 for the strategies' `Date`s.
     public var epoch: Double
@@ -140,6 +141,9 @@ public final class Simulator {
 
     /// Called at every scrape with the simulated time (for a progress bar); must be cheap.
     public var progress: ((Double) -> Void)?
+    /// Called with every finished request and whether it met both SLOs (streaming `requests.csv`, so that
+    /// memory stays flat with `recordRequests` off).
+    public var requestSink: ((RequestRecord, Bool) -> Void)?
 
     /// Gated DeploymentGroups: tolerance and member pool indices.
     var gatedGroups: [(tolerance: Double, members: [Int])] = []
@@ -439,13 +443,15 @@ public final class Simulator {
         result.tokensOut += st.generated
         current.completions += 1
         current.responseSeconds += now - st.request.arrival
-        if config.recordRequests {
-            result.requests.append(RequestRecord(
-                id: st.request.id, arrival: st.request.arrival, promptTokens: st.request.promptTokens,
-                outputTokens: st.request.outputTokens, prefillStart: st.prefillStart, firstToken: st.firstToken,
-                completion: now, generatedTokens: st.generated, prefillInstance: st.prefillInstance,
-                decodeInstance: st.decodeInstance))
-        }
+        let record = RequestRecord(
+            id: st.request.id, arrival: st.request.arrival, promptTokens: st.request.promptTokens,
+            outputTokens: st.request.outputTokens, prefillStart: st.prefillStart, firstToken: st.firstToken,
+            completion: now, generatedTokens: st.generated, prefillInstance: st.prefillInstance,
+            decodeInstance: st.decodeInstance)
+        let met = (config.sloTTFTms.map { record.ttft * 1000 <= $0 } ?? true) && (config.sloTBTms.map { record.tbt * 1000 <= $0 } ?? true)
+        result.requestStats.add(record, meetsSLO: met)
+        requestSink?(record, met)
+        if config.recordRequests { result.requests.append(record) }
         freeSlots.append(slot)
     }
 

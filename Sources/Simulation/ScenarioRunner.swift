@@ -6,12 +6,26 @@ public struct PolicyOutcome: Sendable {
     public var result: SimulationResult
     public var sloTTFTms: Double?
     public var sloTBTms: Double?
+    /// The records were not kept: `requests.csv` was streamed while the policy ran (or not wanted).
+    public var requestsStreamed = false
+
+    public init(policy: String, result: SimulationResult, sloTTFTms: Double?, sloTBTms: Double?) {
+        self.policy = policy
+        self.result = result
+        self.sloTTFTms = sloTTFTms
+        self.sloTBTms = sloTBTms
+    }
 
     /// Share of finished requests meeting both SLOs (TTFT, mean TBT); 1 without SLOs.
     public var requestSLOAttainment: Double {
-        guard !result.requests.isEmpty else { return 0 }
-        let ok = result.requests.filter(meetsSLO).count
-        return Double(ok) / Double(result.requests.count)
+        let stats = result.requestStats
+        guard stats.count > 0 else { return 0 }
+        return Double(stats.sloMet) / Double(stats.count)
+    }
+
+    /// Latency percentiles: exact over the kept records, else from the streaming sketches (±0.5 %).
+    func latency(_ q: Double, _ record: KeyPath<RequestRecord, Double>, _ sketch: KeyPath<RequestStats, QuantileSketch>) -> Double {
+        result.requests.isEmpty ? result.requestStats[keyPath: sketch].quantile(q) : percentile(result.requests.map { $0[keyPath: record] }, q)
     }
 
     public func meetsSLO(_ r: RequestRecord) -> Bool {
@@ -46,13 +60,27 @@ public enum ScenarioRunner {
     /// Reports a policy's simulated time and the expected end (the scenario's or workload's duration, if any).
     public typealias Progress = (_ policy: String, _ time: Double, _ end: Double?) -> Void
 
-    public static func run(scenarioPath: String, policy: String? = nil, progress: Progress? = nil) throws -> [PolicyOutcome] {
-        let spec = try ScenarioSpec.load(path: scenarioPath)
-        let base = URL(fileURLWithPath: scenarioPath).deletingLastPathComponent().path
-        return try run(spec, baseDirectory: base, policy: policy, progress: progress)
+    /// What happens to per-request records.
+    public enum RequestOutput: Sendable, Hashable {
+        /// Kept in `SimulationResult.requests` (tests, small runs; `write` produces `requests.csv`).
+        case keep
+        /// Written to `DIR/POLICY/requests.csv` as requests finish; not kept (flat memory).
+        case stream(to: String)
+        /// Only the streaming statistics (benchmarks).
+        case statisticsOnly
     }
 
-    public static func run(_ spec: ScenarioSpec, baseDirectory: String, policy: String? = nil, progress: Progress? = nil) throws -> [PolicyOutcome] {
+    public static func run(scenarioPath: String, policy: String? = nil, progress: Progress? = nil,
+                           requests: RequestOutput = .keep) throws -> [PolicyOutcome] {
+        let spec = try ScenarioSpec.load(path: scenarioPath)
+        let base = URL(fileURLWithPath: scenarioPath).deletingLastPathComponent().path
+        return try run(spec, baseDirectory: base, policy: policy, progress: progress, requests: requests)
+    }
+
+    /// Runs the policies one after another. With `.stream` or `.statisticsOnly` no per-request records are
+    /// kept, so memory stays flat however long the trace.
+    public static func run(_ spec: ScenarioSpec, baseDirectory: String, policy: String? = nil, progress: Progress? = nil,
+                           requests: RequestOutput = .keep) throws -> [PolicyOutcome] {
         let performance = try spec.performanceModel(baseDirectory: baseDirectory)
         let selected = spec.policies.filter { policy == nil || $0.name == policy }
         guard !selected.isEmpty else {
@@ -61,15 +89,28 @@ public enum ScenarioRunner {
         var workload = spec.workload
         if workload.seed == nil { workload.seed = spec.seed }
         return try selected.map { p in
-            let config = try spec.config(policy: p, baseDirectory: baseDirectory, performance: performance)
+            var config = try spec.config(policy: p, baseDirectory: baseDirectory, performance: performance)
             let stream = try workload.makeStream(baseDirectory: baseDirectory)
+            var writer: RequestsCSVWriter?
+            switch requests {
+            case .keep: break
+            case .stream(let directory):
+                config.recordRequests = false
+                writer = try RequestsCSVWriter(path: try policyDirectory(directory, p.name).appendingPathComponent("requests.csv").path)
+            case .statisticsOnly:
+                config.recordRequests = false
+            }
             let simulator = try Simulator(config: config, stream: stream)
+            if let writer { simulator.requestSink = { writer.append($0, sloMet: $1) } }
             if let progress {
                 let end = spec.duration ?? workload.duration ?? workload.phases?.compactMap(\.duration).reduce(0, +)
                 simulator.progress = { progress(p.name, $0, end) }
             }
             let result = try simulator.run()
-            return PolicyOutcome(policy: p.name, result: result, sloTTFTms: config.sloTTFTms, sloTBTms: config.sloTBTms)
+            try writer?.close()
+            var outcome = PolicyOutcome(policy: p.name, result: result, sloTTFTms: config.sloTTFTms, sloTBTms: config.sloTBTms)
+            outcome.requestsStreamed = requests != .keep
+            return outcome
         }
     }
 
@@ -88,24 +129,43 @@ public enum ScenarioRunner {
     /// splitwise-sim's summary columns (seconds).
     public static func summaryCSV(_ o: PolicyOutcome) -> String {
         var header = ["policy", "requests"]
-        var row = [o.policy, String(o.result.requests.count)]
+        var row = [o.policy, String(o.result.requestStats.count)]
         let rs = o.result.requests
-        for (name, values) in [("ttft_times", rs.map(\.ttft)), ("tbt_times", rs.map(\.tbt)),
-                               ("response_times", rs.map(\.responseTime)), ("queue_times", rs.map(\.queueTime))] {
+        let columns: [(String, KeyPath<RequestRecord, Double>, KeyPath<RequestStats, QuantileSketch>)] = [
+            ("ttft_times", \.ttft, \.ttft), ("tbt_times", \.tbt, \.tbt),
+            ("response_times", \.responseTime, \.response), ("queue_times", \.queueTime, \.queue),
+        ]
+        for (name, record, sketch) in columns {
             header += ["mean", "p50", "p90", "p99"].map { "\(name)_\($0)" }
-            row += stats(values)
+            if rs.isEmpty {
+                let s = o.result.requestStats[keyPath: sketch]
+                row += [f(s.mean), f(s.quantile(0.5)), f(s.quantile(0.9)), f(s.quantile(0.99))]
+            } else {
+                row += stats(rs.map { $0[keyPath: record] })
+            }
         }
         return header.joined(separator: ",") + "\n" + row.joined(separator: ",") + "\n"
     }
 
+    static let requestsHeader = "request_id,arrival,prompt_tokens,output_tokens,prefill_start,first_token,completion,ttft,tbt,response_time,queue_time,prefill_instance,decode_instance,slo_met\n"
+
+    static func requestRow(_ r: RequestRecord, sloMet: Bool) -> String {
+        [String(r.id), f(r.arrival), String(r.promptTokens), String(r.outputTokens), f(r.prefillStart), f(r.firstToken),
+         f(r.completion), f(r.ttft), f(r.tbt), f(r.responseTime), f(r.queueTime), String(r.prefillInstance),
+         String(r.decodeInstance), sloMet ? "1" : "0"].joined(separator: ",") + "\n"
+    }
+
     public static func requestsCSV(_ o: PolicyOutcome) -> String {
-        var out = "request_id,arrival,prompt_tokens,output_tokens,prefill_start,first_token,completion,ttft,tbt,response_time,queue_time,prefill_instance,decode_instance,slo_met\n"
-        for r in o.result.requests {
-            out += [String(r.id), f(r.arrival), String(r.promptTokens), String(r.outputTokens), f(r.prefillStart), f(r.firstToken),
-                    f(r.completion), f(r.ttft), f(r.tbt), f(r.responseTime), f(r.queueTime), String(r.prefillInstance),
-                    String(r.decodeInstance), o.meetsSLO(r) ? "1" : "0"].joined(separator: ",") + "\n"
-        }
+        var out = requestsHeader
+        for r in o.result.requests { out += requestRow(r, sloMet: o.meetsSLO(r)) }
         return out
+    }
+
+    static func policyDirectory(_ directory: String, _ policy: String) throws -> URL {
+        let safe = String(policy.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+        let dir = URL(fileURLWithPath: directory).appendingPathComponent(safe)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
     }
 
     public static func timelineCSV(_ o: PolicyOutcome) -> String {
@@ -132,12 +192,11 @@ public enum ScenarioRunner {
     ]
 
     public static func comparisonRow(_ o: PolicyOutcome) -> [String] {
-        let rs = o.result.requests
-        let ttft = rs.map { $0.ttft * 1000 }, tbt = rs.map { $0.tbt * 1000 }, e2e = rs.map(\.responseTime)
+        let qs = [0.5, 0.9, 0.99]
         return [o.policy, f(o.result.gpuHours), f(o.result.meanGPUUtilization), f(o.requestSLOAttainment), f(o.intervalSLOAttainment),
                 String(o.result.scalingActions), f(o.pdRatioStdDev)]
-            + [0.5, 0.9, 0.99].map { f(percentile(ttft, $0)) } + [0.5, 0.9, 0.99].map { f(percentile(tbt, $0)) }
-            + [0.5, 0.9, 0.99].map { f(percentile(e2e, $0)) } + [String(o.result.completed), String(o.result.unfinished)]
+            + qs.map { f(o.latency($0, \.ttft, \.ttft) * 1000) } + qs.map { f(o.latency($0, \.tbt, \.tbt) * 1000) }
+            + qs.map { f(o.latency($0, \.responseTime, \.response)) } + [String(o.result.completed), String(o.result.unfinished)]
     }
 
     public static func comparisonCSV(_ outcomes: [PolicyOutcome]) -> String {
@@ -158,14 +217,44 @@ public enum ScenarioRunner {
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for o in outcomes {
-            let safe = String(o.policy.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
-            let dir = URL(fileURLWithPath: directory).appendingPathComponent(safe)
-            try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+            let dir = try policyDirectory(directory, o.policy)
             try summaryCSV(o).write(to: dir.appendingPathComponent("summary.csv"), atomically: true, encoding: .utf8)
-            try requestsCSV(o).write(to: dir.appendingPathComponent("requests.csv"), atomically: true, encoding: .utf8)
+            if !o.requestsStreamed {
+                try requestsCSV(o).write(to: dir.appendingPathComponent("requests.csv"), atomically: true, encoding: .utf8)
+            }
             try timelineCSV(o).write(to: dir.appendingPathComponent("timeline.csv"), atomically: true, encoding: .utf8)
             try scalingLog(o).write(to: dir.appendingPathComponent("scaling.log"), atomically: true, encoding: .utf8)
         }
         try comparisonCSV(outcomes).write(to: URL(fileURLWithPath: directory).appendingPathComponent("comparison.csv"), atomically: true, encoding: .utf8)
+    }
+}
+
+/// Appends `requests.csv` rows through a 1 MiB buffer (the streaming output of `ScenarioRunner.run`).
+final class RequestsCSVWriter {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: Data(ScenarioRunner.requestsHeader.utf8)) else {
+            throw SimulationError("\(path): cannot create the file")
+        }
+        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    func append(_ r: RequestRecord, sloMet: Bool) {
+        buffer += ScenarioRunner.requestRow(r, sloMet: sloMet).utf8
+        if buffer.count >= 1 << 20 { flush() }
+    }
+
+    private func flush() {
+        handle.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        flush()
+        try handle.close()
     }
 }

@@ -30,7 +30,9 @@ struct SimulateCommand: AsyncParsableCommand {
         let outcomes: [PolicyOutcome]
         do {
             let bar = isatty(STDERR_FILENO) == 1 && !bench ? ProgressBar() : nil
-            outcomes = try ScenarioRunner.run(scenarioPath: scenario, policy: policy, progress: bar.map { b in { b.update($0, $1, $2) } })
+            // Requests stream to DIR/POLICY/requests.csv (flat memory); --bench measures the simulation alone.
+            outcomes = try ScenarioRunner.run(scenarioPath: scenario, policy: policy, progress: bar.map { b in { b.update($0, $1, $2) } },
+                                              requests: bench ? .statisticsOnly : .stream(to: out))
             bar?.finish()
         } catch {
             throw ValidationError("\(error)")
@@ -42,6 +44,7 @@ struct SimulateCommand: AsyncParsableCommand {
         if bench {
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             let requests = outcomes.reduce(0) { $0 + $1.result.completed }
+            // (with --bench, requests.csv is not written: the figure is the simulation's own speed)
             print(String(format: "wall %.3f s, %d requests, %.0f simulated requests/s, peak RSS %@",
                          seconds, requests, Double(requests) / max(seconds, 1e-9), Self.peakRSS()))
         }
