@@ -29,22 +29,28 @@ test: deps
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS)
 
-## The main job for now: the CLI, a replay of a recorded KPA burst through the real strategy code, and a
-## simulated splitwise-style cluster (results in results/).
-demo: build
-	$(SWIFT) run $(SWIFT_BUILD_FLAGS) heteroscale version
+## The main job for now, on a release build: the CLI; a replay of a recorded KPA burst through the real
+## strategy code; the diurnal P/D simulation comparing seven policies (results in results/); the controller
+## end to end against the loopback API emulator with stand-in model servers; doctor.
+HS := .build/release/heteroscale
+demo: release
+	$(HS) version
 	@echo
 	@echo "== heteroscale replay: a KPA PodAutoscaler over recorded metrics =="
-	$(SWIFT) run $(SWIFT_BUILD_FLAGS) heteroscale replay --autoscaler samples/autoscaling/kpa.yaml --metrics samples/replay/kpa-burst.csv
+	$(HS) replay --autoscaler samples/autoscaling/kpa.yaml --metrics samples/replay/kpa-burst.csv
 	@echo
-	@echo "== heteroscale simulate: 25 prompt + 15 token H100 machines, bloom-176b, 40 req/s of Azure conv sizes =="
-	$(SWIFT) run $(SWIFT_BUILD_FLAGS) heteroscale simulate samples/simulation/splitwise-fixed.yaml --out results
+	@echo "== heteroscale simulate: a compressed diurnal day of Azure conv requests on H100 prefill + H20 decode, seven policies =="
+	$(HS) simulate samples/simulation/pd-conv-diurnal.yaml --out results/pd-conv-diurnal
+	@echo
+	@echo "== heteroscale controller: the API emulator, stand-in vLLM pods, kubectl apply samples/autoscaling/kpa.yaml =="
+	@if command -v kubectl > /dev/null; then tools/demo_controller.sh $(HS); else echo "(skipped: kubectl is not installed)"; fi
 	@echo
 	@echo "== heteroscale doctor against a throw-away loopback API (heteroscale emulator) =="
 	@rm -f .build/demo.kubeconfig; \
-	$(SWIFT) run $(SWIFT_BUILD_FLAGS) heteroscale emulator --kubeconfig-out .build/demo.kubeconfig > .build/demo-emulator.log 2>&1 & pid=$$!; \
+	$(HS) emulator --kubeconfig-out .build/demo.kubeconfig > .build/demo-emulator.log 2>&1 & pid=$$!; \
 	for i in $$(seq 100); do [ -s .build/demo.kubeconfig ] && break; sleep 0.2; done; \
-	$(SWIFT) run $(SWIFT_BUILD_FLAGS) heteroscale doctor --kubeconfig .build/demo.kubeconfig; \
+	command -v kubectl > /dev/null && kubectl --kubeconfig .build/demo.kubeconfig apply -f crds/ > /dev/null; \
+	$(HS) doctor --kubeconfig .build/demo.kubeconfig; \
 	kill -9 $$pid 2>/dev/null; true
 
 clean:

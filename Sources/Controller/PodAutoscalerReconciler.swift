@@ -128,7 +128,9 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
                                        sources: collected.sources, signals: collected.signals)
         let decision = Autoscaler.decide(spec: pa.spec, snapshot: snapshot, state: &state, now: now)
         await states.save(key, state)
-        if !decision.scalingActive, [ReasonCode.failedGetMetrics, .invalidMetricSourceType].contains(decision.activeCondition.reason) {
+        // Not while every pod is still starting (no data yet is no failure), as a warning once pods serve.
+        if !decision.scalingActive, [ReasonCode.failedGetMetrics, .invalidMetricSourceType].contains(decision.activeCondition.reason),
+           targetPods.contains(where: { $0.ready }) || !collected.failures.isEmpty {
             await recorder.record(subject, type: .warning, reason: "FailedComputeMetricsReplicas", action: "ComputeReplicas",
                                   note: "failed to compute desired number of replicas based on listed metrics: \(decision.activeCondition.message)")
         }

@@ -115,15 +115,16 @@ struct WatchTests {
     }
 
     @Test func namespaceDeletionTerminatesThenRemovesContents() async throws {
-        try await withEmulator({ $0.namespaceTerminationDelay = .milliseconds(500) }) { emulator, client in
+        // Long enough that the create below lands while the namespace is Terminating, even on a loaded machine.
+        try await withEmulator({ $0.namespaceTerminationDelay = .seconds(5) }) { emulator, client in
             _ = try await client.json(method: "POST", path: "/api/v1/namespaces", body: ["metadata": ["name": "demo"]])
             _ = try await client.json(method: "POST", path: "/api/v1/namespaces/demo/configmaps",
                                       body: configMap("c", namespace: "demo"))
-            var watch = try await WatchStream(client, "/api/v1/configmaps?watch=1&resourceVersion=\(emulator.resourceVersion)&timeoutSeconds=10")
+            var watch = try await WatchStream(client, "/api/v1/configmaps?watch=1&resourceVersion=\(emulator.resourceVersion)&timeoutSeconds=60")
             let deleted = try await client.json(method: "DELETE", path: "/api/v1/namespaces/demo")
             #expect(deleted["status"]?["phase"]?.stringValue == "Terminating")
             let deletedRV = try #require(deleted["metadata"]?["resourceVersion"]?.stringValue)
-            var nsWatch = try await WatchStream(client, "/api/v1/namespaces?watch=1&resourceVersion=\(deletedRV)&timeoutSeconds=10")
+            var nsWatch = try await WatchStream(client, "/api/v1/namespaces?watch=1&resourceVersion=\(deletedRV)&timeoutSeconds=60")
             let (code, status) = try await raw(client, "POST", "/api/v1/namespaces/demo/configmaps",
                                                body: configMap("d", namespace: "demo"))
             #expect(code == 403)
