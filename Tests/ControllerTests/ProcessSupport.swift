@@ -207,7 +207,7 @@ struct ClusterFixture {
 /// Polls `condition` every 50 ms until it holds or `seconds` pass (wall time: these tests drive real
 /// processes); records an issue on timeout.
 @discardableResult
-func eventually(_ what: String, seconds: Double = 20, _ condition: () async throws -> Bool) async -> Bool {
+func eventually(_ what: String, seconds: Double = 40, _ condition: () async throws -> Bool) async -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if (try? await condition()) == true { return true }
