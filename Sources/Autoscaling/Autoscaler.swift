@@ -32,6 +32,9 @@ public enum Autoscaler {
         case .latency:
             decision = decideLatency(spec: spec, snapshot: snapshot, state: state, now: now)
         }
+        if !decision.scalingActive && strategy != .hpa {
+            enforceBounds(spec: spec, snapshot: snapshot, decision: &decision)
+        }
         if decision.scalingActive {
             if strategy != .periodic { applySchedule(spec: spec, snapshot: snapshot, decision: &decision, now: now) }
             clamp(spec: spec, snapshot: snapshot, decision: &decision)
@@ -39,6 +42,26 @@ public enum Autoscaler {
             state.lastDesiredReplicas = decision.desiredReplicas
         }
         return decision
+    }
+
+    /// A strategy that could not decide (no data yet, a metric missing) still brings a target that is outside
+    /// `[minReplicas, maxReplicas]` back inside, as Kubernetes' HPA does before it reads any metric; a target at
+    /// zero stays there (scaling is disabled). The `ScalingActive` hint keeps saying why the strategy could not
+    /// decide.
+    static func enforceBounds(spec: PodAutoscalerSpec, snapshot: ScalingSnapshot, decision: inout Decision) {
+        let current = snapshot.currentReplicas
+        let lo = spec.minReplicas ?? 1, hi = spec.maxReplicas
+        guard current > 0 else { return }
+        let bounded = min(max(current, lo), hi)
+        guard bounded != current else { return }
+        let above = current > hi
+        decision.desiredReplicas = bounded
+        decision.scalingActive = true
+        decision.reason = "\(spec.scalingStrategy): the current \(current) replicas are \(above ? "above maxReplicas" : "below minReplicas") (\(above ? hi : lo)); no metrics needed → \(bounded)"
+        decision.scalingLimited = ConditionHint(
+            status: true, reason: above ? .tooManyReplicas : .tooFewReplicas,
+            message: above ? "the desired replica count is more than the maximum replica count" : "the desired replica count is less than the minimum replica count")
+        if !snapshot.roles.isEmpty { decision.roleReplicas = apportion(total: bounded, snapshot: snapshot) }
     }
 
     /// Clamp to the spec's bounds with Kubernetes' reasons; P/D decisions are re-apportioned by weight.

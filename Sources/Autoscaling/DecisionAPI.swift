@@ -413,3 +413,26 @@ public struct ValidationIssue: Codable, Sendable, Hashable, CustomStringConverti
     }
     public var description: String { "\(field): \(message)" }
 }
+
+extension AutoscalerState {
+    /// The state after a decision that was computed but not applied (the `/scale` write failed, or advisory
+    /// mode). What the decision observed stays (HPA recommendations, metric windows, panic state, predictors);
+    /// the memory of scale actions comes from `before` (HPA behavior scale events, HeteroScale cooldown clocks,
+    /// `lastScaleTime`, `lastDesiredReplicas`), as Kubernetes' HPA stores a scale event only after the scale
+    /// update succeeded. Otherwise a failed or advisory decision would use up rate-policy budgets and cooldowns.
+    public func withoutScaleAction(restoring before: AutoscalerState) -> AutoscalerState {
+        var s = self
+        s.lastScaleTime = before.lastScaleTime
+        s.lastDesiredReplicas = before.lastDesiredReplicas
+        if s.hpa != nil {
+            s.hpa?.scaleUpEvents = before.hpa?.scaleUpEvents ?? []
+            s.hpa?.scaleDownEvents = before.hpa?.scaleDownEvents ?? []
+        }
+        if s.heteroScale != nil {
+            s.heteroScale?.lastScaleOutTime = before.heteroScale?.lastScaleOutTime
+            s.heteroScale?.lastLatencyScaleOutTime = before.heteroScale?.lastLatencyScaleOutTime
+            s.heteroScale?.lastScaleInTime = before.heteroScale?.lastScaleInTime
+        }
+        return s
+    }
+}

@@ -5,7 +5,7 @@ public enum MetricNameResolver {
     public static func resolve(_ name: String) -> String {
         if name.contains(":") || name.hasPrefix("DCGM") { return name }
         switch name {
-        case "gpu_utilization", "gpu_util", "decode_tps", "prefill_tps", "cpu", "memory": return name
+        case "gpu_utilization", "gpu_util", "sm_activity", "decode_tps", "prefill_tps", "cpu", "memory": return name
         default: return "vllm:" + name
         }
     }

@@ -10,8 +10,12 @@ actor AutoscalerStates {
     private struct Entry {
         var state: AutoscalerState
         var target: String
-        /// The last status this process wrote (the cache may still show an older one).
+        /// The last status decided for the object (the cache may still show an older one).
         var lastStatus: PodAutoscalerStatus?
+        /// The last status written to the API server, and when.
+        var written: (status: PodAutoscalerStatus, time: Date)?
+        /// The object's uid: memory never carries over to a new object of the same name.
+        var uid = ""
     }
 
     private var entries: [ObjectKey: Entry] = [:]
@@ -20,8 +24,28 @@ actor AutoscalerStates {
     func state(for key: ObjectKey, target: String, current: Int, now: Date) -> AutoscalerState {
         if let e = entries[key], e.target == target { return e.state }
         let seeded = AutoscalerState.seeded(currentReplicas: current, now: now)
-        entries[key] = Entry(state: seeded, target: target, lastStatus: entries[key]?.lastStatus)
+        if entries[key] == nil { entries[key] = Entry(state: seeded, target: target) }
+        entries[key]?.state = seeded
+        entries[key]?.target = target
         return seeded
+    }
+
+    /// Forgets everything about `key` when it now names another object (deleted and re-created); true then.
+    func replaceIfNewObject(_ key: ObjectKey, uid: String) -> Bool {
+        guard let e = entries[key] else {
+            entries[key] = Entry(state: AutoscalerState(), target: "", uid: uid)
+            return false
+        }
+        guard e.uid != uid else { return false }
+        entries[key] = Entry(state: AutoscalerState(), target: "", uid: uid)
+        return true
+    }
+
+    func lastWritten(_ key: ObjectKey) -> (status: PodAutoscalerStatus, time: Date)? { entries[key]?.written }
+
+    func setWritten(_ key: ObjectKey, _ status: PodAutoscalerStatus, at time: Date) {
+        entries[key]?.written = (status, time)
+        entries[key]?.lastStatus = status
     }
 
     func save(_ key: ObjectKey, _ state: AutoscalerState) {
@@ -31,11 +55,8 @@ actor AutoscalerStates {
     func lastStatus(_ key: ObjectKey) -> PodAutoscalerStatus? { entries[key]?.lastStatus }
 
     func setLastStatus(_ key: ObjectKey, _ status: PodAutoscalerStatus) {
-        if entries[key] == nil {
-            entries[key] = Entry(state: AutoscalerState(), target: "", lastStatus: status)
-        } else {
-            entries[key]?.lastStatus = status
-        }
+        if entries[key] == nil { entries[key] = Entry(state: AutoscalerState(), target: "") }
+        entries[key]?.lastStatus = status
     }
 
     /// Forgets the strategy memory but keeps the last written status (an invalid spec resets the state).

@@ -15,8 +15,12 @@ public struct PodAutoscalerReconcilerOptions: Sendable {
     public var scaleConflictRetries = 3
     /// The pod label naming a P/D role.
     public var roleLabel = "heteroscale.io/role"
-    /// The shortest requeue after a failure to read the target.
+    /// The shortest requeue after a failure (reading the target, writing `/scale` or status).
     public var minimumRetry: Duration = .seconds(5)
+    /// The shortest decision period, whatever `spec.tickSeconds` says.
+    public var minimumTick: Double = 0.5
+    /// Status changes that touch only `currentMetrics` are written at most this often.
+    public var metricsStatusInterval: Double = 15
     public init() {}
 }
 
@@ -65,6 +69,10 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         let subject = EventSubject(apiVersion: PodAutoscaler.apiVersion, kind: PodAutoscaler.kind, namespace: key.namespace,
                                    name: key.name, uid: object["metadata"]?["uid"]?.stringValue)
         let generation = object["metadata"]?["generation"]?.intValue
+        // A PodAutoscaler deleted and re-created under the same name starts afresh.
+        if await states.replaceIfNewObject(key, uid: object["metadata"]?["uid"]?.stringValue ?? "") {
+            await metrics.forget(key: key.description)
+        }
         let previous = await states.lastStatus(key) ?? (try? object["status"]?.decode(PodAutoscalerStatus.self))
 
         // The spec: decodable, valid, and the only PodAutoscaler of its target.
@@ -82,7 +90,14 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
             return .done
         }
         let ref = pa.spec.scaleTargetRef
-        let tick = Duration.milliseconds(Int64((Autoscaler.tickSeconds(pa.spec) * 1000).rounded()))
+        // A tick below the floor would turn the requeue into a busy loop.
+        let tick = Duration.milliseconds(Int64((max(Autoscaler.tickSeconds(pa.spec), options.minimumTick) * 1000).rounded()))
+        if let role = pa.spec.subTargetSelector?.roleName, !role.isEmpty {
+            let message = "subTargetSelector.roleName (\(role)) scales one role of a DeploymentGroup, which needs the "
+                + "DeploymentGroup controller (not available yet); target the whole group instead"
+            try await reject(key, object, subject, previous, generation, reason: "UnsupportedTarget", message: message, now: now)
+            return .done
+        }
         if let owner = owningAutoscaler(of: pa.spec, namespace: key.namespace), owner != key.name {
             let message = "the target \(ref.kind)/\(ref.name) is also scaled by PodAutoscaler \(owner), which is older; "
                 + "this one does nothing while that one exists"
@@ -101,12 +116,19 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
             let message = Self.describe(error)
             await recorder.record(subject, type: .warning, reason: "FailedGetScale", action: "GetScale", note: message)
             let status = PodAutoscalerStatusBuilder.failedGetScale(previous, generation: generation, message: message, now: now)
-            try await writeStatus(key, object, status)
+            try await writeStatus(key, object, status, now: now)
             logger.warning("cannot read the target's scale", metadata: ["podautoscaler": "\(key)", "error": "\(message)"])
             return .requeueAfter(max(tick, options.minimumRetry))
         }
         let current = Int(scale["spec"]?["replicas"]?.intValue ?? 0)
         let selector = scale["status"]?["selector"]?.stringValue ?? ""
+        if let problem = Self.selectorProblem(selector, needed: Self.needsPods(pa.spec)) {
+            await recorder.record(subject, type: .warning, reason: problem.reason, action: "SelectPods", note: problem.message)
+            let status = PodAutoscalerStatusBuilder.invalidSelector(previous, generation: generation, current: current,
+                                                                    reason: problem.reason, message: problem.message, now: now)
+            try await writeStatus(key, object, status, now: now)
+            return .requeueAfter(max(tick, options.minimumRetry))
+        }
 
         // Pods and metrics.
         let targetPods = selectPods(namespace: key.namespace, selector: selector)
@@ -123,11 +145,11 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
 
         // Decide.
         let targetID = "\(target.resource.group)/\(ref.kind)/\(ref.name)/\(pa.spec.subTargetSelector?.roleName ?? "")"
-        var state = await states.state(for: key, target: targetID, current: current, now: now)
+        let stateBefore = await states.state(for: key, target: targetID, current: current, now: now)
+        var state = stateBefore
         let snapshot = ScalingSnapshot(currentReplicas: current, readyReplicas: targetPods.filter { $0.ready && $0.phase == .running }.count,
                                        sources: collected.sources, signals: collected.signals)
         let decision = Autoscaler.decide(spec: pa.spec, snapshot: snapshot, state: &state, now: now)
-        await states.save(key, state)
         // Not while every pod is still starting (no data yet is no failure), as a warning once pods serve.
         if !decision.scalingActive, [ReasonCode.failedGetMetrics, .invalidMetricSourceType].contains(decision.activeCondition.reason),
            targetPods.contains(where: { $0.ready }) || !collected.failures.isEmpty {
@@ -170,10 +192,21 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
             }
         }
 
+        // Remember what the decision observed; its scale action only if it was applied.
+        switch outcome {
+        case .scaled, .unchanged: await states.save(key, state)
+        case .failed, .advisory: await states.save(key, state.withoutScaleAction(restoring: stateBefore))
+        }
+
         // Report.
         let status = PodAutoscalerStatusBuilder.decided(previous, generation: generation, spec: pa.spec, decision: decision,
                                                         current: current, outcome: outcome, now: now)
-        try await writeStatus(key, object, status)
+        do {
+            try await writeStatus(key, object, status, now: now)
+        } catch {
+            logger.error("cannot write status", metadata: ["podautoscaler": "\(key)", "error": "\(Self.describe(error))"])
+            throw RetryAfter(max(tick, options.minimumRetry), underlying: error)
+        }
         registry.set(ControllerMetricNames.desiredReplicas, labels, Double(desired))
         if case .scaled(_, let to) = outcome {
             registry.set(ControllerMetricNames.actualReplicas, labels, Double(to))
@@ -184,7 +217,9 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         for (metric, value) in decision.details.metricValues {
             registry.set(ControllerMetricNames.metricValue, labels.merging(["metric": metric]) { a, _ in a }, value)
         }
-        if let writeError { throw writeError }
+        // A failed /scale write is retried on the tick (at least `minimumRetry`), not with a growing backoff
+        // that would silence the autoscaler: it counts as a failed reconcile.
+        if let writeError { throw RetryAfter(max(tick, options.minimumRetry), underlying: writeError) }
         return .requeueAfter(tick)
     }
 
@@ -196,7 +231,7 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         await recorder.record(subject, type: .warning, reason: reason, action: "Validate", note: message)
         logger.warning("not scaling", metadata: ["podautoscaler": "\(key)", "reason": "\(reason)", "message": "\(message)"])
         let status = PodAutoscalerStatusBuilder.rejected(previous, generation: generation, reason: reason, message: message, now: now)
-        try await writeStatus(key, object, status)
+        try await writeStatus(key, object, status, now: now)
     }
 
     /// The oldest live PodAutoscaler in `namespace` that scales the same target (and role) as `spec`.
@@ -235,6 +270,7 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
 
     /// PUT `/scale` carrying the read resourceVersion; a 409 re-reads the scale and tries again (bounded).
     private func writeScale(_ resource: GroupVersionResource, namespace: String, name: String, scale: inout JSONValue, replicas: Int) async throws {
+        let expected = Int(scale["spec"]?["replicas"]?.intValue ?? 0)
         var attempt = 0
         while true {
             scale["spec"] = .object(scale["spec"]?.objectValue ?? JSONObject())
@@ -243,17 +279,32 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
                 scale = try await client.update(resource, namespace: namespace, scale, subresource: Scale.subresource)
                 return
             } catch let e as KubeAPIError where e.isConflict && attempt < options.scaleConflictRetries {
+                // Most conflicts are the workload controller's own status writes. Retry only when nobody
+                // changed the replicas meanwhile; otherwise the next tick decides again on the new count.
                 attempt += 1
-                scale = try await client.get(resource, namespace: namespace, name: name, subresource: Scale.subresource)
+                let reread = try await client.get(resource, namespace: namespace, name: name, subresource: Scale.subresource)
+                guard reread["spec"]?["replicas"]?.intValue == Int64(expected) else { throw e }
+                scale = reread
             }
         }
     }
 
     /// Writes status through `/status` when it differs from what the object shows; 409 → re-read and retry.
-    private func writeStatus(_ key: ObjectKey, _ object: JSONValue, _ status: PodAutoscalerStatus) async throws {
+    private func writeStatus(_ key: ObjectKey, _ object: JSONValue, _ status: PodAutoscalerStatus, now: Date) async throws {
         let encoded = try JSONValue(encoding: status)
-        await states.setLastStatus(key, status)
-        guard object["status"] != encoded else { return }
+        let last = await states.lastWritten(key)
+        guard object["status"] != encoded, last?.status != status else {
+            await states.setLastStatus(key, status)
+            return
+        }
+        // Only the metric values moved: at most one write per `metricsStatusInterval` (each write is an etcd
+        // write and a watch event for every client).
+        if let last, now.timeIntervalSince(last.time) < options.metricsStatusInterval {
+            var a = last.status, b = status
+            a.currentMetrics = nil
+            b.currentMetrics = nil
+            if a == b { return }
+        }
         var updated = object
         updated["status"] = encoded
         do {
@@ -270,6 +321,27 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         } catch let e as KubeAPIError where e.isNotFound {
             return  // deleted meanwhile
         }
+        await states.setWritten(key, status, at: now)
+    }
+
+    /// Whether the decision reads pods (prometheus sources without `{{pod}}` and Periodic schedules do not).
+    static func needsPods(_ spec: PodAutoscalerSpec) -> Bool {
+        if [.heteroScale, .sla, .latency].contains(spec.strategy) { return true }  // signals come from the pods
+        return (spec.metricsSources ?? []).contains {
+            $0.metricSourceType != MetricSourceType.prometheus.rawValue || ($0.query ?? "").contains("{{pod}}")
+        }
+    }
+
+    /// HPA's `SelectorRequired` / `InvalidSelector`: the target's `/scale` must say which pods are its own.
+    static func selectorProblem(_ selector: String, needed: Bool) -> (reason: String, message: String)? {
+        guard needed else { return nil }
+        if selector.isEmpty {
+            return ("SelectorRequired", "the target's /scale has no status.selector (its labelSelectorPath), so its pods are unknown")
+        }
+        if (try? LabelSelectorExpression(parsing: selector)) == nil {
+            return ("InvalidSelector", "the target's /scale status.selector \"\(selector)\" cannot be parsed")
+        }
+        return nil
     }
 
     /// The cached pods of `namespace` that match the target's selector.

@@ -57,6 +57,21 @@ public enum PodAutoscalerStatusBuilder {
         return s
     }
 
+    /// The target's `/scale` does not say which pods are its own (HPA's `SelectorRequired`/`InvalidSelector`).
+    public static func invalidSelector(_ old: PodAutoscalerStatus?, generation: Int64?, current: Int, reason: String, message: String,
+                                       now: Date) -> PodAutoscalerStatus {
+        var s = old ?? PodAutoscalerStatus()
+        s.observedGeneration = generation
+        s.actualScale = current
+        let time = RFC3339.format(now)
+        var c = s.conditions ?? []
+        c.set(valid(generation, time))
+        c.set(Condition(type: PodAutoscalerCondition.scalingActive, status: .isFalse, observedGeneration: generation,
+                        lastTransitionTime: time, reason: reason, message: message))
+        s.conditions = finish(c, generation: generation, time: time)
+        return s
+    }
+
     /// After a decision: scale counts, current metrics, the decision's condition hints, and history.
     public static func decided(
         _ old: PodAutoscalerStatus?, generation: Int64?, spec: PodAutoscalerSpec, decision: Decision, current: Int,

@@ -18,8 +18,20 @@ public enum ReconcileResult: Sendable, Equatable {
     case requeueAfter(Duration)
 }
 
+/// A failure to retry at a fixed interval instead of with the per-item exponential backoff (like the fixed
+/// interval of Kubernetes' HPA rate limiter): it still counts as a failed reconcile.
+public struct RetryAfter: Error, CustomStringConvertible {
+    public var delay: Duration
+    public var underlying: any Error
+    public init(_ delay: Duration, underlying: any Error) {
+        self.delay = delay
+        self.underlying = underlying
+    }
+    public var description: String { "\(underlying) (retry in \(delay))" }
+}
+
 /// Level-based reconciliation: read the world, make it right, say when to look again.
-/// Throwing requeues the key with per-item exponential backoff.
+/// Throwing requeues the key with per-item exponential backoff (or after `RetryAfter.delay`).
 public protocol Reconciler: Sendable {
     func reconcile(_ key: ObjectKey) async throws -> ReconcileResult
 }
@@ -64,6 +76,9 @@ public struct ReconcileLoop<C: Clock>: Sendable where C.Duration == Duration {
             case .success(.requeueAfter(let d)):
                 await queue.forget(key)
                 await queue.addAfter(key, d)
+            case .failure(let retry as RetryAfter):
+                await queue.forget(key)
+                await queue.addAfter(key, retry.delay)
             case .failure:
                 await queue.addRateLimited(key)
             }

@@ -244,6 +244,9 @@ public struct InstanceSample: Sendable, Hashable {
     public var busyFraction = 0.0
     /// 0…1.
     public var gpuUtilization = 0.0
+    /// Fraction of SM time doing work (DCGM `DCGM_FI_PROF_SM_ACTIVE`), 0…1: unlike `gpuUtilization` (any
+    /// kernel running), it tracks the load for decode too.
+    public var smActivity = 0.0
     public var ttftP50 = 0.0, ttftP90 = 0.0, ttftP99 = 0.0
     public var itlP50 = 0.0, itlP90 = 0.0, itlP99 = 0.0
     public init() {}
@@ -257,6 +260,7 @@ public struct InstanceSample: Sendable, Hashable {
         case "vllm:prompt_tokens_total", "prefill_tps": return promptTPS
         case "vllm:generation_tokens_total", "decode_tps": return generationTPS
         case "gpu_utilization", "DCGM_FI_DEV_GPU_UTIL", "gpu_util": return gpuUtilization * 100
+        case "sm_activity", "DCGM_FI_PROF_SM_ACTIVE": return smActivity
         case "vllm:time_to_first_token_seconds": return ttftP90
         case "vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds": return itlP90
         default: return nil

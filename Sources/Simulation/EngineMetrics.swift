@@ -112,6 +112,15 @@ extension Simulator {
                 // memory-bound step keeps SMs active (documented heuristic: 0.8 + 0.1 × busy fraction).
                 case .decode, .mixed: s.gpuUtilization = resident ? min(1, 0.8 + 0.1 * s.busyFraction) : s.busyFraction
                 }
+                // SM activity (documented model, not a measurement): prefill is compute-bound, its SMs are
+                // ~90 % active while it runs; a decode step is memory-bound, and the share of SMs with work
+                // grows with the batch (0.2 at one request to 0.8 at the batch limit).
+                switch inst.role {
+                case .prefill: s.smActivity = 0.9 * s.busyFraction
+                case .decode, .mixed:
+                    let occupancy = 0.2 + 0.6 * min(1, Double(inst.running.count) / Double(max(1, inst.maxBatchSize)))
+                    s.smActivity = s.busyFraction * occupancy
+                }
                 inst.residentSeen = !inst.running.isEmpty
                 s.ttftP50 = percentile(inst.ttfts, 0.5)
                 s.ttftP90 = percentile(inst.ttfts, 0.9)

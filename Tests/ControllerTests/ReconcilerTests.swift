@@ -216,7 +216,10 @@ import YAML
         try await f.createAutoscaler(autoscalerYAML("pa", strategy: "HPA", target: "5"))
         await f.metrics.set([10, 10])
         f.emulator.injectFault(FaultRule(method: "PUT", pathContains: "/deployments/model/scale", action: .fail(code: 500, retryAfterSeconds: nil), count: 1))
-        await #expect(throws: KubeAPIError.self) { try await f.reconcile("pa") }
+        // Retried on the tick, not with a growing backoff.
+        let error = await #expect(throws: RetryAfter.self) { try await f.reconcile("pa") }
+        #expect(error?.delay == .seconds(15))
+        #expect((error?.underlying as? KubeAPIError)?.code == 500)
         #expect(try await f.replicas() == 2)
         #expect(try await f.condition("pa", "AbleToScale")?.reason == "FailedUpdateScale")
         #expect(try await f.events("pa").contains { $0.reason == "FailedRescale" && $0.note.hasPrefix("New size: 4; reason: ") })
@@ -252,6 +255,93 @@ import YAML
         #expect(pa.status?.desiredScale == 4)
         #expect(pa.status?.actualScale == 2)
         #expect(pa.status?.conditions?[type: "AbleToScale"]?.reason == "Advisory")
+    }
+
+    @Test func roleScopedAutoscalersAreRejectedUntilTheGroupControllerExists() async throws {
+        let f = try await ReconcilerFixture.start()
+        defer { Task { await f.stop() } }
+        try await f.createDeployment(replicas: 2)
+        try await f.createAutoscaler(autoscalerYAML("pa", strategy: "HPA", extra: "  subTargetSelector: {roleName: decode}"))
+        await f.metrics.set([100, 100])
+        #expect(try await f.reconcile("pa") == .done)
+        #expect(try await f.replicas() == 2)
+        let valid = try await f.condition("pa", "ValidSpec")
+        #expect(valid?.status == .isFalse && valid?.reason == "UnsupportedTarget")
+    }
+
+    @Test func aTargetWithoutASelectorIsReported() async throws {
+        let f = try await ReconcilerFixture.start()
+        defer { Task { await f.stop() } }
+        // A DeploymentGroup whose status has no selector yet (its controller has not run).
+        _ = try await f.client.create(.deploymentGroups, namespace: "default", try YAML.load("""
+            apiVersion: heteroscale.io/v1alpha1
+            kind: DeploymentGroup
+            metadata: {name: g, namespace: default}
+            spec: {replicas: 3, roles: [{name: prefill, weight: 1, gpuType: [h100], template: {}}, {name: decode, weight: 2, gpuType: [h20], template: {}}]}
+            """))
+        try await f.createAutoscaler("""
+            apiVersion: heteroscale.io/v1alpha1
+            kind: PodAutoscaler
+            metadata: {name: pa, namespace: default}
+            spec:
+              scaleTargetRef: {apiVersion: heteroscale.io/v1alpha1, kind: DeploymentGroup, name: g}
+              maxReplicas: 9
+              scalingStrategy: KPA
+              metricsSources: [{metricSourceType: pod, targetMetric: num_requests_running, targetValue: "10"}]
+            """)
+        #expect(try await f.reconcile("pa") == .requeueAfter(.seconds(5)))
+        let active = try await f.condition("pa", "ScalingActive")
+        #expect(active?.status == .isFalse && active?.reason == "SelectorRequired")
+        #expect(try await f.events("pa").contains { $0.reason == "SelectorRequired" })
+    }
+
+    @Test func aRecreatedAutoscalerStartsAfresh() async throws {
+        let f = try await ReconcilerFixture.start()
+        defer { Task { await f.stop() } }
+        try await f.createDeployment(replicas: 2)
+        try await f.createAutoscaler(autoscalerYAML("pa", strategy: "HPA", target: "5"))
+        await f.metrics.set([10, 10])
+        try await f.reconcile("pa")
+        #expect(try await f.autoscaler("pa").status?.scalingHistory?.count == 1)
+        _ = try await f.client.delete(.podAutoscalers, namespace: "default", name: "pa")
+        try await f.createAutoscaler(autoscalerYAML("pa", strategy: "HPA", target: "10"))
+        await f.metrics.set([10, 10, 10, 10])
+        f.clock.advance(15)
+        try await f.reconcile("pa")
+        let status = try await f.autoscaler("pa").status
+        #expect(status?.scalingHistory == nil, "no history inherited from the deleted object")
+        #expect(await f.metrics.forgotten == ["default/pa"])
+    }
+
+    @Test func metricOnlyStatusChangesAreWrittenAtMostEvery15Seconds() async throws {
+        let f = try await ReconcilerFixture.start()
+        defer { Task { await f.stop() } }
+        try await f.createDeployment(replicas: 2)
+        try await f.createAutoscaler(autoscalerYAML("pa", strategy: "HPA", target: "10"))
+        func rv() async throws -> String? { try await f.client.get(.podAutoscalers, namespace: "default", name: "pa")["metadata"]?["resourceVersion"]?.stringValue }
+        await f.metrics.set([10, 10])
+        try await f.reconcile("pa")
+        let first = try await rv()
+        await f.metrics.set([10.4, 10.4])  // within tolerance: same decision, other metric values
+        f.clock.advance(5)
+        try await f.reconcile("pa")
+        #expect(try await rv() == first)
+        f.clock.advance(11)
+        try await f.reconcile("pa")
+        #expect(try await rv() != first)
+        #expect(try await f.autoscaler("pa").status?.currentMetrics?.first?.value == "10.4")
+    }
+
+    @Test func aTargetAboveMaxIsBroughtBackWithoutMetrics() async throws {
+        let f = try await ReconcilerFixture.start()
+        defer { Task { await f.stop() } }
+        try await f.createDeployment(replicas: 12)
+        try await f.createAutoscaler(autoscalerYAML("pa", strategy: "KPA", max: 10))
+        await f.metrics.set([])  // no pod reports anything
+        try await f.reconcile("pa")
+        #expect(try await f.replicas() == 10)
+        #expect(try await f.condition("pa", "ScalingLimited")?.reason == "TooManyReplicas")
+        #expect(try await f.condition("pa", "ScalingActive")?.status == .isFalse)
     }
 
     @Test func historyKeepsTheLastTenChanges() {

@@ -152,6 +152,25 @@ enum SimFixtures {
         #expect(meanPrefill < 0.1)
     }
 
+    /// SM activity, unlike GPU utilisation, follows the decode load: low at a trickle, higher when batches fill.
+    @Test func decodeSMActivityFollowsTheLoad() throws {
+        func meanDecodeSM(rate: Double) throws -> (sm: Double, util: Double) {
+            let sim = try Simulator(config: SimFixtures.config(prefill: 1, decode: 1),
+                                    stream: SimFixtures.poisson(rate: rate, duration: 120, output: 400))
+            var samples: [(Double, Double)] = []
+            sim.progress = { t in
+                guard t > 20, t < 110 else { return }
+                for inst in sim.instances where inst.role == .decode { samples.append((inst.sample.smActivity, inst.sample.gpuUtilization)) }
+            }
+            _ = try sim.run()
+            return (samples.map(\.0).reduce(0, +) / Double(samples.count), samples.map(\.1).reduce(0, +) / Double(samples.count))
+        }
+        let low = try meanDecodeSM(rate: 0.5), high = try meanDecodeSM(rate: 8)
+        #expect(low.util >= 0.8, "GPU utilisation reads high at low load")
+        #expect(low.sm < 0.3, "SM activity does not: \(low.sm)")
+        #expect(high.sm > 2 * low.sm, "high \(high.sm), low \(low.sm)")
+    }
+
     @Test func signalsMatchTheOfferedLoad() throws {
         var config = SimFixtures.config(prefill: 2, decode: 2)
         config.duration = 90
