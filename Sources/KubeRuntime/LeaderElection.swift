@@ -46,15 +46,22 @@ public final class LeaderElector<C: Clock>: Sendable where C.Duration == Duratio
             if await tryAcquireOrRenew() { break }
             do { try await clock.sleep(until: clock.now.advanced(by: config.retryPeriod), tolerance: nil) } catch { return }
         }
-        guard !Task.isCancelled else { return }
+        guard !Task.isCancelled else {
+            // Cancelled just as we acquired: give the lease back rather than make the next leader wait.
+            await Task { await self.release() }.value
+            return
+        }
         state.withLock { $0.leading = true }
         let leading = Task { await lead() }
-        // Renew until we cannot, or until cancelled.
+        // Renew until we cannot, or until cancelled. Each renewal must finish before `renewDeadline` after the
+        // last successful one was *sent* (client-go runs it under that timeout): a hung request must not keep us
+        // leading past the point where another candidate may take over (`renewDeadline < leaseDuration`).
         var lastRenew = clock.now
         while !Task.isCancelled {
             do { try await clock.sleep(until: clock.now.advanced(by: config.retryPeriod), tolerance: nil) } catch { break }
-            if await tryAcquireOrRenew() {
-                lastRenew = clock.now
+            let sent = clock.now
+            if await renew(before: lastRenew.advanced(by: config.renewDeadline)) {
+                lastRenew = sent
             } else if lastRenew.duration(to: clock.now) >= config.renewDeadline {
                 break  // lost leadership
             }
@@ -64,6 +71,20 @@ public final class LeaderElector<C: Clock>: Sendable where C.Duration == Duratio
         await leading.value
         // Our own task is cancelled, which would cancel the release's requests too: release from a fresh task.
         if Task.isCancelled { await Task { await self.release() }.value }
+    }
+
+    /// `tryAcquireOrRenew`, abandoned (false) if it has not finished by `deadline`.
+    private func renew(before deadline: C.Instant) async -> Bool {
+        await withTaskGroup(of: Bool?.self) { group in
+            group.addTask { await self.tryAcquireOrRenew() }
+            group.addTask {
+                try? await self.clock.sleep(until: deadline, tolerance: nil)
+                return nil  // the deadline passed first
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? false
+        }
     }
 
     /// One round: create, renew, or take over the lease. Returns whether we hold it now.

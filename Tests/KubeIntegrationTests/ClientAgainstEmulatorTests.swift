@@ -245,6 +245,35 @@ func waitUntil(_ what: String, seconds: Double = 10, _ condition: () async -> Bo
         #expect(await b.tryAcquireOrRenew())  // no need to wait out the lease
         await f.stop()
     }
+
+    /// A renewal that hangs (the API server stops answering) is abandoned at the renew deadline and the
+    /// leader steps down, before another candidate could take over (`renewDeadline` 10 s < lease 15 s).
+    @Test func aHungRenewalStepsDownAtTheRenewDeadline() async throws {
+        let f = try await EmulatorFixture.start()
+        let clock = ManualClock()
+        let a = LeaderElector(client: f.client, config: .init(namespace: "default", name: "hung", identity: "a"), clock: clock)
+        let leading = Locked(false)
+        let run = Task {
+            await a.run {
+                leading.withLock { $0 = true }
+                while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+            }
+        }
+        await waitUntil("a leads") { leading.withLock { $0 } && a.isLeader }
+        f.emulator.injectFault(FaultRule(pathContains: "/leases/hung", action: .delay(.seconds(120))))
+        // The next renewal starts after the retry period and hangs...
+        await waitUntil("the renew loop sleeps") { clock.sleeperCount >= 1 }
+        clock.advance(by: .seconds(2))
+        await waitUntil("the renewal is in flight with its deadline timer") { clock.sleeperCount >= 1 }
+        #expect(a.isLeader)
+        // ...until the renew deadline, 10 s after the last successful renewal was sent.
+        clock.advance(by: .seconds(9))
+        await waitUntil("a steps down") { !a.isLeader }
+        f.emulator.clearFaults()
+        run.cancel()
+        await run.value
+        await f.stop()
+    }
 }
 
 @Suite(.serialized) struct EventRecorderTests {
