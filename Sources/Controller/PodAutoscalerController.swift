@@ -46,12 +46,15 @@ public final class PodAutoscalerController: Sendable {
         let queue = WorkQueue<ObjectKey, ContinuousClock>(clock: clock)
         self.queue = queue
         let cache = Locked<ObjectStore?>(nil)
-        let autoscalers = Informer(client: client, resource: .podAutoscalers, namespace: configuration.namespace, clock: clock) { event in
+        let errorLog = ErrorLog(logger: logger)
+        let autoscalers = Informer(client: client, resource: .podAutoscalers, namespace: configuration.namespace, clock: clock,
+                                   onError: { errorLog.report("podautoscalers.heteroscale.io", $0) }) { event in
             await Self.enqueue(event, queue: queue, cache: cache.withLock { $0 })
         }
         cache.withLock { $0 = autoscalers.store }
         autoscalerInformer = autoscalers
-        podInformer = Informer(client: client, resource: .pods, namespace: configuration.namespace, clock: clock) { _ in }
+        podInformer = Informer(client: client, resource: .pods, namespace: configuration.namespace, clock: clock,
+                               onError: { errorLog.report("pods", $0) }) { _ in }
         let recorder = EventRecorder(client: client, controller: "heteroscale.io/controller", instance: instance, clock: clock)
         reconciler = PodAutoscalerReconciler(
             client: client, discovery: Discovery(client: client), autoscalers: autoscalers.store, pods: podInformer.store,
@@ -68,6 +71,27 @@ public final class PodAutoscalerController: Sendable {
 
     /// True once both caches have synced (for `/readyz`).
     public var isReady: Bool { autoscalerInformer.hasSynced && podInformer.hasSynced }
+
+    /// Why the controller is not ready yet (for the `/readyz` body).
+    public var notReadyReason: String {
+        let errors = [("podautoscalers", autoscalerInformer), ("pods", podInformer)].compactMap { name, informer in
+            informer.hasSynced ? nil : "\(name): \(informer.lastError ?? "listing")"
+        }
+        return errors.isEmpty ? "ready" : "informer caches have not synced: " + errors.joined(separator: "; ")
+    }
+
+    /// Fails at once, with what to do, when the PodAutoscaler CRD is not served (controller-runtime's
+    /// "no matches for kind"); other errors are left to the informers' retries.
+    public func checkCRDs() async throws {
+        do {
+            _ = try await Discovery(client: client).resolve(apiVersion: PodAutoscaler.apiVersion, kind: PodAutoscaler.kind)
+        } catch let e as KubeAPIError where e.isNotFound {
+            throw ControllerStartupError(message: "the API server does not serve \(PodAutoscaler.apiVersion) PodAutoscaler: "
+                + "the CRD is not installed (kubectl apply -f crds/), or not established yet")
+        } catch {
+            logger.warning("cannot check the CRDs yet", metadata: ["error": "\(error)"])
+        }
+    }
 
     /// True while this process may write (always without leader election).
     public var isLeader: Bool { elector?.isLeader ?? true }
@@ -166,6 +190,31 @@ public final class PodAutoscalerController: Sendable {
                 await queue.add(sibling)
             }
         }
+    }
+}
+
+/// The controller cannot start (the CRD is missing).
+public struct ControllerStartupError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Logs informer failures, each distinct message at most once every 30 s (the informer retries with backoff).
+final class ErrorLog: Sendable {
+    private let logger: Logger
+    private let last = Locked<[String: Date]>([:])
+    init(logger: Logger) { self.logger = logger }
+
+    func report(_ resource: String, _ error: any Error) {
+        let message = (error as? KubeAPIError).map { "\($0.code) \($0.reason): \($0.message)" } ?? "\(error)"
+        let key = resource + "|" + message
+        let now = Date()
+        let due = last.withLock { seen -> Bool in
+            if let t = seen[key], now.timeIntervalSince(t) < 30 { return false }
+            seen[key] = now
+            return true
+        }
+        if due { logger.error("cannot list or watch", metadata: ["resource": "\(resource)", "error": "\(message)"]) }
     }
 }
 

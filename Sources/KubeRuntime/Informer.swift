@@ -55,7 +55,8 @@ public final class Informer<C: Clock>: Sendable where C.Duration == Duration {
     private let clock: C
     private let origin: C.Instant
     private let handler: @Sendable (InformerEvent) async -> Void
-    private let state = Locked<(synced: Bool, lastRV: String, relists: Int, watches: Int)>((false, "", 0, 0))
+    private let state = Locked<(synced: Bool, lastRV: String, relists: Int, watches: Int, lastError: String?)>((false, "", 0, 0, nil))
+    private let onError: (@Sendable (any Error) -> Void)?
     private let random: @Sendable () -> Double
     /// Server-side watch timeout range in seconds (client-go: 5–10 minutes).
     private let watchTimeout: ClosedRange<Int>
@@ -63,7 +64,9 @@ public final class Informer<C: Clock>: Sendable where C.Duration == Duration {
     public init(client: RESTClient, resource: GroupVersionResource, namespace: String? = nil, options: ListOptions = ListOptions(),
                 clock: C, watchTimeoutSeconds: ClosedRange<Int> = 300...600,
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+                onError: (@Sendable (any Error) -> Void)? = nil,
                 handler: @escaping @Sendable (InformerEvent) async -> Void) {
+        self.onError = onError
         self.client = client
         self.resource = resource
         self.namespace = namespace
@@ -74,6 +77,9 @@ public final class Informer<C: Clock>: Sendable where C.Duration == Duration {
         self.random = random
         self.handler = handler
     }
+
+    /// The last LIST or WATCH failure, cleared by the next successful LIST (for `/readyz` and logs).
+    public var lastError: String? { state.withLock { $0.lastError } }
 
     /// True once the first LIST has been applied to the store.
     public var hasSynced: Bool { state.withLock { $0.synced } }
@@ -110,6 +116,8 @@ public final class Informer<C: Clock>: Sendable where C.Duration == Duration {
                 continue
             } catch {
                 if Task.isCancelled { return }
+                state.withLock { $0.lastError = "\(error)" }
+                onError?(error)
                 var delay = backoff.next(now: origin.duration(to: clock.now), random: random())
                 if let e = error as? KubeAPIError, let ra = e.retryAfterSeconds {
                     delay = max(delay, .seconds(ra))
@@ -132,6 +140,7 @@ public final class Informer<C: Clock>: Sendable where C.Duration == Duration {
         state.withLock {
             $0.lastRV = listRV
             $0.synced = true
+            $0.lastError = nil
             $0.relists += 1
         }
         // Tell the handlers what changed relative to the previous state.

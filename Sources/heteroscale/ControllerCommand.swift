@@ -107,7 +107,7 @@ struct ControllerCommand: AsyncParsableCommand {
                     "/healthz": { HTTPEndpoints.Response(body: "ok\n") },
                     "/readyz": {
                         controller.isReady ? HTTPEndpoints.Response(body: "ok\n")
-                            : HTTPEndpoints.Response(status: 503, body: "informer caches have not synced\n")
+                            : HTTPEndpoints.Response(status: 503, body: controller.notReadyReason + "\n")
                     },
                 ])
                 endpoints.append(server)
@@ -116,6 +116,13 @@ struct ControllerCommand: AsyncParsableCommand {
         } catch {
             for e in endpoints { await e.close() }
             Self.fail(CommandFailure(description: "cannot serve HTTP: \(error)", exitCode: 1))
+        }
+
+        do {
+            try await controller.checkCRDs()
+        } catch {
+            for e in endpoints { await e.close() }
+            Self.fail(CommandFailure(description: "\(error)", exitCode: 1))
         }
 
         let group = ServiceGroup(

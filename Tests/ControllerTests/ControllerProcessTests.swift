@@ -50,6 +50,19 @@ import YAML
         #expect(controller.process.output.contains("rescaled"))
     }
 
+    @Test func withoutTheCRDTheControllerSaysSoAndExits() async throws {
+        let emulator = KubeEmulator()
+        let port = try await emulator.start()
+        let dir = try TestDirectory("heteroscale-nocrd")
+        defer { dir.cleanup(); Task { try? await emulator.stop() } }
+        try dir.write("kubeconfig", KubeEmulator.kubeconfig(server: "http://127.0.0.1:\(port)"))
+        let p = try TestProcess(ControllerProcess.binary, ["controller", "--kubeconfig", dir.path("kubeconfig"),
+                                                            "--metrics-bind-address", "0", "--health-probe-bind-address", "0"])
+        p.process.waitUntilExit()
+        #expect(p.process.terminationStatus == 1)
+        #expect(p.output.contains("the CRD is not installed (kubectl apply -f crds/)"), "\(p.output)")
+    }
+
     @Test func kpaPanicsUpAndHoldsWhilePanicking() async throws {
         let cluster = try await ClusterFixture.start()
         let engines = try await FakeEngines()
