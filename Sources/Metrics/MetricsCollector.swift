@@ -226,7 +226,7 @@ public actor MetricsCollector {
             case .failure(let e): return .failed("scrape failed: \(e.message)")
             case .success(let body):
                 do { return .metrics(MetricSet(try PrometheusText.parse(body))) } catch {
-                    return .failed("scrape of \(job.url) is not valid Prometheus text: \(error)")
+                    return .failed("scrape of \(HTTPFetch.redacted(job.url)) is not valid Prometheus text: \(error)")
                 }
             }
         case .query:
@@ -242,7 +242,7 @@ public actor MetricsCollector {
             case .success(let body):
                 switch PrometheusQuery.parseResponse(body) {
                 case .success(let values): return .values(values)
-                case .failure(let e): return .failed("query \(job.url) failed: \(e.message)")
+                case .failure(let e): return .failed("query \(HTTPFetch.redacted(job.url)) failed: \(e.message)")
                 }
             }
         }

@@ -49,6 +49,12 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "Timeout of one metrics scrape, seconds.")
     var scrapeTimeout = 3.0
 
+    @Option(help: "PEM CA bundle to verify https pod scrapes and Prometheus endpoints (default: the system store).")
+    var scrapeCAFile: String?
+
+    @Flag(help: "Do not verify TLS certificates of https pod scrapes (pods rarely have certificates for their IPs).")
+    var scrapeInsecureSkipTLSVerify = false
+
     func validate() throws {
         guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
         guard Logger.Level(rawValue: logLevel) != nil else {
@@ -87,7 +93,18 @@ struct ControllerCommand: AsyncParsableCommand {
         // Scrapes get their own transport, so slow model servers never hold up API calls.
         var scrapeTransport = HTTPTransport.Configuration()
         scrapeTransport.userAgent = "heteroscale-scraper"
-        let provider = MetricsCollector(transport: HTTPTransport(configuration: scrapeTransport), configuration: .init(scrapeTimeout: scrapeTimeout))
+        // A pod's /metrics is a few hundred kB; a bigger body is refused rather than buffered (Prometheus'
+        // body_size_limit does the same).
+        scrapeTransport.maxBufferedBodyBytes = 16 << 20
+        var scrapeTLS = TLSOptions(insecureSkipVerify: scrapeInsecureSkipTLSVerify)
+        if let scrapeCAFile {
+            guard let pem = FileManager.default.contents(atPath: scrapeCAFile) else {
+                Self.fail(CommandFailure(description: "--scrape-ca-file \(scrapeCAFile): cannot read the file", exitCode: 1))
+            }
+            scrapeTLS.caPEM = Array(pem)
+        }
+        let provider = MetricsCollector(transport: HTTPTransport(configuration: scrapeTransport),
+                                        configuration: .init(scrapeTimeout: scrapeTimeout, tls: scrapeTLS))
         let registry = MetricsRegistry()
         let controller = PodAutoscalerController(
             client: RESTClient(config: config), metrics: provider, configuration: configuration, registry: registry,

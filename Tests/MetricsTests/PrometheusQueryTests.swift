@@ -86,3 +86,17 @@ import Testing
         }
     }
 }
+
+/// Credentials in an endpoint URL never reach failure messages (they become events and log lines).
+@Suite struct URLRedactionTests {
+    @Test(arguments: [
+        ("http://user:secret@prom:9090/api/v1/query?query=up", "http://prom:9090/api/v1/query?query=up"),
+        ("https://token@prom.example/x", "https://prom.example/x"),
+        ("http://10.0.0.1:8000/metrics", "http://10.0.0.1:8000/metrics"),
+        ("http://prom:9090/api?q=a@b", "http://prom:9090/api?q=a@b"),
+        ("not a url", "not a url"),
+    ])
+    func userInfoIsRemoved(_ url: String, _ shown: String) {
+        #expect(HTTPFetch.redacted(url) == shown)
+    }
+}
