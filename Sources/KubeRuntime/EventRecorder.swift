@@ -42,6 +42,7 @@ public actor EventRecorder<C: Clock> where C.Duration == Duration {
         var name: String
         var count: Int
         var lastSeen: C.Instant
+        var lastPatch: C.Instant
         var useCoreV1: Bool
     }
 
@@ -56,6 +57,9 @@ public actor EventRecorder<C: Clock> where C.Duration == Duration {
     private var seen: [Key: Seen] = [:]
     private var buckets: [EventSubject: (tokens: Double, at: C.Instant)] = [:]
     private var coreV1Only = false
+    private var lastPrune: C.Instant?
+    /// A series is written to the server at most this often.
+    public let seriesPatchInterval: Duration
     private var counter = 0
 
     /// Events written, and events dropped by the spam filter (for tests and metrics).
@@ -64,7 +68,9 @@ public actor EventRecorder<C: Clock> where C.Duration == Duration {
 
     public init(client: RESTClient, controller: String = "heteroscale.io/controller", instance: String,
                 clock: C, wallClock: @escaping @Sendable () -> Date = { Date() },
-                seriesWindow: Duration = .seconds(360), spamBurst: Int = 25, spamRefill: Duration = .seconds(300)) {
+                seriesWindow: Duration = .seconds(360), seriesPatchInterval: Duration = .seconds(30),
+                spamBurst: Int = 25, spamRefill: Duration = .seconds(300)) {
+        self.seriesPatchInterval = seriesPatchInterval
         self.client = client
         self.controller = controller
         self.instance = instance
@@ -78,29 +84,51 @@ public actor EventRecorder<C: Clock> where C.Duration == Duration {
     /// Records an event; failures to write are swallowed (events are best effort) and returned as `false`.
     @discardableResult
     public func record(_ subject: EventSubject, type: EventType, reason: String, action: String, note: String) async -> Bool {
-        guard allow(subject) else {
-            dropped += 1
-            return false
-        }
         let key = Key(subject: subject, type: type.rawValue, reason: reason, action: action, note: String(note.prefix(1024)))
         let now = clock.now
+        prune(now)
+        // A repeat joins its series first: repeats cost no spam-filter tokens (so a warning repeated on every
+        // tick cannot crowd out the next new event), and the series is written at most every
+        // `seriesPatchInterval` (the count is kept here meanwhile).
         if var s = seen[key], s.lastSeen.duration(to: now) < seriesWindow {
             s.count += 1
             s.lastSeen = now
-            seen[key] = s
+            guard s.lastPatch.duration(to: now) >= seriesPatchInterval else {
+                seen[key] = s
+                return true
+            }
             let ok = await updateSeries(s, subject: subject)
-            if ok { written += 1 }
+            if ok {
+                s.lastPatch = now
+                written += 1
+            }
+            seen[key] = s
             return ok
+        }
+        guard allow(subject) else {
+            dropped += 1
+            return false
         }
         counter += 1
         let name = "\(subject.name).\(String(UInt64(wallClock().timeIntervalSince1970 * 1e9), radix: 16))\(counter)"
         let useCore = coreV1Only
         let ok = await create(name: name, key: key, coreV1: useCore)
         if ok {
-            seen[key] = Seen(name: name, count: 1, lastSeen: now, useCoreV1: coreV1Only)
+            seen[key] = Seen(name: name, count: 1, lastSeen: now, lastPatch: now, useCoreV1: coreV1Only)
             written += 1
         }
         return ok
+    }
+
+    /// Forgets series that ended (no repeat within `seriesWindow`) and spam buckets that are full again, so
+    /// memory follows the objects that are active, not every object ever seen.
+    private func prune(_ now: C.Instant) {
+        guard lastPrune.map({ $0.duration(to: now) >= .seconds(60) }) ?? true else { return }
+        lastPrune = now
+        seen = seen.filter { $0.value.lastSeen.duration(to: now) < seriesWindow }
+        buckets = buckets.filter { b in
+            b.value.tokens + b.value.at.duration(to: now).seconds / spamRefill.seconds < spamBurst
+        }
     }
 
     private func allow(_ subject: EventSubject) -> Bool {
