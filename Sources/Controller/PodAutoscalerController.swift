@@ -63,7 +63,8 @@ public final class PodAutoscalerController: Sendable {
         ControllerMetricNames.register(in: registry)
         registry.addCollector { [queue, registry] in
             let labels = ["name": Self.name]
-            registry.set(ControllerMetricNames.workqueueDepth, labels, Double(await queue.depth + queue.delayedCount))
+            // As client-go: items ready for a worker; the ones waiting for their requeue time are not counted.
+            registry.set(ControllerMetricNames.workqueueDepth, labels, Double(await queue.depth))
             registry.set(ControllerMetricNames.workqueueAdds, labels, Double(await queue.addsTotal))
             registry.set(ControllerMetricNames.workqueueRetries, labels, Double(await queue.retriesTotal))
         }

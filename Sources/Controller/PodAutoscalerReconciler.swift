@@ -214,6 +214,8 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
             registry.set(ControllerMetricNames.actualReplicas, labels, Double(current))
         }
         if let panic = decision.details.panic { registry.set(ControllerMetricNames.panicMode, labels, panic ? 1 : 0) }
+        // Only the metrics this decision saw: a metric that went missing must not keep its last value.
+        registry.removeAll(ControllerMetricNames.metricValue, matching: labels)
         for (metric, value) in decision.details.metricValues {
             registry.set(ControllerMetricNames.metricValue, labels.merging(["metric": metric]) { a, _ in a }, value)
         }

@@ -12,11 +12,8 @@ import YAML
 /// and an injected decision clock, so every step is deterministic.
 @Suite(.serialized) struct ReconcilerTests {
     @Test func hpaScalesUpWritesStatusAndEvent() async throws {
-        let f = try await ReconcilerFixture.start()
+        let f = try await ReconcilerFixture.start(replicas: 2, autoscaler: autoscalerYAML("pa", strategy: "HPA", target: "5"), values: [10, 10])
         defer { Task { await f.stop() } }
-        try await f.createDeployment(replicas: 2)
-        try await f.createAutoscaler(autoscalerYAML("pa", strategy: "HPA", target: "5"))
-        await f.metrics.set([10, 10])
         let result = try await f.reconcile("pa")
         #expect(result == .requeueAfter(.seconds(15)))
         #expect(try await f.replicas() == 4)  // ceil(2 × 10/5)
@@ -39,11 +36,8 @@ import YAML
     }
 
     @Test func hpaScaleDownWaitsForTheStabilisationWindow() async throws {
-        let f = try await ReconcilerFixture.start()
+        let f = try await ReconcilerFixture.start(replicas: 4, autoscaler: autoscalerYAML("pa", strategy: "HPA", target: "10"), values: [10, 10, 10, 10])
         defer { Task { await f.stop() } }
-        try await f.createDeployment(replicas: 4)
-        try await f.createAutoscaler(autoscalerYAML("pa", strategy: "HPA", target: "10"))
-        await f.metrics.set([10, 10, 10, 10])
         try await f.reconcile("pa")
         #expect(try await f.replicas() == 4)
         await f.metrics.set([2, 2, 2, 2])
@@ -57,11 +51,8 @@ import YAML
     }
 
     @Test func statusIsWrittenOnlyWhenItChanges() async throws {
-        let f = try await ReconcilerFixture.start()
+        let f = try await ReconcilerFixture.start(replicas: 2, autoscaler: autoscalerYAML("pa", strategy: "HPA", target: "10"), values: [10, 10])
         defer { Task { await f.stop() } }
-        try await f.createDeployment(replicas: 2)
-        try await f.createAutoscaler(autoscalerYAML("pa", strategy: "HPA", target: "10"))
-        await f.metrics.set([10, 10])
         try await f.reconcile("pa")
         let first = try await f.client.get(.podAutoscalers, namespace: "default", name: "pa")["metadata"]?["resourceVersion"]
         f.clock.advance(15)
@@ -71,11 +62,8 @@ import YAML
     }
 
     @Test func kpaPanicsUpAndDoesNotScaleDownWhilePanicking() async throws {
-        let f = try await ReconcilerFixture.start()
+        let f = try await ReconcilerFixture.start(replicas: 1, autoscaler: autoscalerYAML("pa", strategy: "KPA", target: "10", extra: "  tickSeconds: 1\n  kpa: {stableWindowSeconds: 10}"), values: [10])
         defer { Task { await f.stop() } }
-        try await f.createDeployment(replicas: 1)
-        try await f.createAutoscaler(autoscalerYAML("pa", strategy: "KPA", target: "10", extra: "  tickSeconds: 1\n  kpa: {stableWindowSeconds: 10}"))
-        await f.metrics.set([10])
         for _ in 0..<10 {
             try await f.reconcile("pa")
             f.clock.advance(1)
@@ -124,11 +112,8 @@ import YAML
     }
 
     @Test func noMetricsAtAllKeepsTheScaleAndSaysWhy() async throws {
-        let f = try await ReconcilerFixture.start()
+        let f = try await ReconcilerFixture.start(replicas: 3, autoscaler: autoscalerYAML("pa", strategy: "HPA", target: "10"), values: [nil, nil, nil])
         defer { Task { await f.stop() } }
-        try await f.createDeployment(replicas: 3)
-        try await f.createAutoscaler(autoscalerYAML("pa", strategy: "HPA", target: "10"))
-        await f.metrics.set([nil, nil, nil])
         try await f.reconcile("pa")
         #expect(try await f.replicas() == 3)
         let active = try await f.condition("pa", "ScalingActive")
@@ -199,22 +184,16 @@ import YAML
     }
 
     @Test func aConflictOnScaleIsRetriedAtOnce() async throws {
-        let f = try await ReconcilerFixture.start()
+        let f = try await ReconcilerFixture.start(replicas: 2, autoscaler: autoscalerYAML("pa", strategy: "HPA", target: "5"), values: [10, 10])
         defer { Task { await f.stop() } }
-        try await f.createDeployment(replicas: 2)
-        try await f.createAutoscaler(autoscalerYAML("pa", strategy: "HPA", target: "5"))
-        await f.metrics.set([10, 10])
         f.emulator.injectFault(FaultRule(method: "PUT", pathContains: "/deployments/model/scale", action: .fail(code: 409, retryAfterSeconds: nil), count: 2))
         try await f.reconcile("pa")
         #expect(try await f.replicas() == 4)
     }
 
     @Test func aFailedScaleWriteIsReportedAndThrown() async throws {
-        let f = try await ReconcilerFixture.start()
+        let f = try await ReconcilerFixture.start(replicas: 2, autoscaler: autoscalerYAML("pa", strategy: "HPA", target: "5"), values: [10, 10])
         defer { Task { await f.stop() } }
-        try await f.createDeployment(replicas: 2)
-        try await f.createAutoscaler(autoscalerYAML("pa", strategy: "HPA", target: "5"))
-        await f.metrics.set([10, 10])
         f.emulator.injectFault(FaultRule(method: "PUT", pathContains: "/deployments/model/scale", action: .fail(code: 500, retryAfterSeconds: nil), count: 1))
         // Retried on the tick, not with a growing backoff.
         let error = await #expect(throws: RetryAfter.self) { try await f.reconcile("pa") }
@@ -226,11 +205,8 @@ import YAML
     }
 
     @Test func aRestartDoesNotCauseAScaleDownBurst() async throws {
-        let f = try await ReconcilerFixture.start()
+        let f = try await ReconcilerFixture.start(replicas: 2, autoscaler: autoscalerYAML("pa", strategy: "HPA", target: "5"), values: [10, 10])
         defer { Task { await f.stop() } }
-        try await f.createDeployment(replicas: 2)
-        try await f.createAutoscaler(autoscalerYAML("pa", strategy: "HPA", target: "5"))
-        await f.metrics.set([10, 10])
         try await f.reconcile("pa")
         #expect(try await f.replicas() == 4)
         // The controller restarts with load gone: the fresh reconciler must not drop to 1 at once.
@@ -244,11 +220,8 @@ import YAML
     }
 
     @Test func advisoryModeReportsButNeverWrites() async throws {
-        let f = try await ReconcilerFixture.start(advisory: true)
+        let f = try await ReconcilerFixture.start(replicas: 2, autoscaler: autoscalerYAML("pa", strategy: "HPA", target: "5"), values: [10, 10], advisory: true)
         defer { Task { await f.stop() } }
-        try await f.createDeployment(replicas: 2)
-        try await f.createAutoscaler(autoscalerYAML("pa", strategy: "HPA", target: "5"))
-        await f.metrics.set([10, 10])
         try await f.reconcile("pa")
         #expect(try await f.replicas() == 2)
         let pa = try await f.autoscaler("pa")
@@ -258,11 +231,8 @@ import YAML
     }
 
     @Test func roleScopedAutoscalersAreRejectedUntilTheGroupControllerExists() async throws {
-        let f = try await ReconcilerFixture.start()
+        let f = try await ReconcilerFixture.start(replicas: 2, autoscaler: autoscalerYAML("pa", strategy: "HPA", extra: "  subTargetSelector: {roleName: decode}"), values: [100, 100])
         defer { Task { await f.stop() } }
-        try await f.createDeployment(replicas: 2)
-        try await f.createAutoscaler(autoscalerYAML("pa", strategy: "HPA", extra: "  subTargetSelector: {roleName: decode}"))
-        await f.metrics.set([100, 100])
         #expect(try await f.reconcile("pa") == .done)
         #expect(try await f.replicas() == 2)
         let valid = try await f.condition("pa", "ValidSpec")
@@ -296,11 +266,8 @@ import YAML
     }
 
     @Test func aRecreatedAutoscalerStartsAfresh() async throws {
-        let f = try await ReconcilerFixture.start()
+        let f = try await ReconcilerFixture.start(replicas: 2, autoscaler: autoscalerYAML("pa", strategy: "HPA", target: "5"), values: [10, 10])
         defer { Task { await f.stop() } }
-        try await f.createDeployment(replicas: 2)
-        try await f.createAutoscaler(autoscalerYAML("pa", strategy: "HPA", target: "5"))
-        await f.metrics.set([10, 10])
         try await f.reconcile("pa")
         #expect(try await f.autoscaler("pa").status?.scalingHistory?.count == 1)
         _ = try await f.client.delete(.podAutoscalers, namespace: "default", name: "pa")

@@ -87,6 +87,15 @@ struct ReconcilerFixture {
         return try ReconcilerFixture(emulator: emulator, client: client, clock: clock, advisory: advisory)
     }
 
+    /// A fixture with the `model` Deployment at `replicas`, one PodAutoscaler, and the pods' scripted values.
+    static func start(replicas: Int, autoscaler yaml: String, values: [Double?], advisory: Bool = false) async throws -> ReconcilerFixture {
+        let f = try await start(advisory: advisory)
+        try await f.createDeployment(replicas: replicas)
+        try await f.createAutoscaler(yaml)
+        await f.metrics.set(values)
+        return f
+    }
+
     private init(emulator: KubeEmulator, client: RESTClient, clock: TestWallClock, advisory: Bool) throws {
         self.emulator = emulator
         self.clock = clock

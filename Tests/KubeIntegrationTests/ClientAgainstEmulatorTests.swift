@@ -185,6 +185,19 @@ func waitUntil(_ what: String, seconds: Double = 10, _ condition: () async -> Bo
     }
 }
 
+/// Runs `elector` in the background until it leads (its lead work idles until cancelled); cancel the task to stop.
+func lead(_ elector: LeaderElector<ManualClock>) async -> Task<Void, Never> {
+    let leading = Locked(false)
+    let run = Task {
+        await elector.run {
+            leading.withLock { $0 = true }
+            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+        }
+    }
+    await waitUntil("the elector leads") { leading.withLock { $0 } && elector.isLeader }
+    return run
+}
+
 @Suite(.serialized) struct LeaderElectionTests {
     @Test func exactlyOneLeaderAndHandoverAfterExpiry() async throws {
         let f = try await EmulatorFixture.start()
@@ -231,14 +244,7 @@ func waitUntil(_ what: String, seconds: Double = 10, _ condition: () async -> Bo
         let clock = ManualClock()
         let a = LeaderElector(client: f.client, config: .init(namespace: "default", name: "rel", identity: "a"), clock: clock)
         let b = LeaderElector(client: f.client, config: .init(namespace: "default", name: "rel", identity: "b"), clock: clock)
-        let leading = Locked(false)
-        let run = Task {
-            await a.run {
-                leading.withLock { $0 = true }
-                while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
-            }
-        }
-        await waitUntil("a leads") { leading.withLock { $0 } && a.isLeader }
+        let run = await lead(a)
         run.cancel()
         await run.value
         #expect(!a.isLeader)
@@ -252,14 +258,7 @@ func waitUntil(_ what: String, seconds: Double = 10, _ condition: () async -> Bo
         let f = try await EmulatorFixture.start()
         let clock = ManualClock()
         let a = LeaderElector(client: f.client, config: .init(namespace: "default", name: "hung", identity: "a"), clock: clock)
-        let leading = Locked(false)
-        let run = Task {
-            await a.run {
-                leading.withLock { $0 = true }
-                while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
-            }
-        }
-        await waitUntil("a leads") { leading.withLock { $0 } && a.isLeader }
+        let run = await lead(a)
         f.emulator.injectFault(FaultRule(pathContains: "/leases/hung", action: .delay(.seconds(120))))
         // The next renewal starts after the retry period and hangs...
         await waitUntil("the renew loop sleeps") { clock.sleeperCount >= 1 }

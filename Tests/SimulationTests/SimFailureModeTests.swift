@@ -13,13 +13,19 @@ import YAML
     // Day: trough at t = 0 and 600, peak (16 req/s) at t = 300. Flash crowd x3 at t = 440…520 (22:20:40–22:22:00),
     // after the Periodic policy's peak window (22:15–22:20).
     static let flashStart = 440.0, flashEnd = 520.0
-    static let scenario = """
+    /// Profiles, model and cluster of both scenarios: prefill on H100 nodes, decode on H20 nodes.
+    static func cluster(h100Nodes: Int) -> String {
+        """
         profiles: [../profiles/h100.yaml, ../profiles/h20.yaml]
         model: llama2-70b
         cluster:
           nodePools:
-            - {gpuType: h100-80gb, gpusPerNode: 8, count: 2}
+            - {gpuType: h100-80gb, gpusPerNode: 8, count: \(h100Nodes)}
             - {gpuType: h20, gpusPerNode: 8, count: 5}
+        """
+    }
+
+    static let scenario = cluster(h100Nodes: 2) + "\n" + """
         workload:
           arrivals: {kind: diurnal, peakRate: 16, peakToTrough: 8, period: 600, peakAt: 300, flashCrowds: [{factor: 3, start: 440, duration: 80}]}
           sizes: {lognormal: {prompt: {mean: 250, median: 200, min: 16, max: 1000}, output: {mean: 200, median: 150, min: 2, max: 800}}}
@@ -125,13 +131,7 @@ import YAML
     /// with it: a conversation-like phase (short prompts, long outputs) then a code-like one (long prompts,
     /// short outputs). HeteroScale keeps its 1:2 ratio (only whole-instance rounding moves it): the independent
     /// pools' P/D-ratio standard deviation is more than 2× HeteroScale's.
-    static let mixShift = """
-        profiles: [../profiles/h100.yaml, ../profiles/h20.yaml]
-        model: llama2-70b
-        cluster:
-          nodePools:
-            - {gpuType: h100-80gb, gpusPerNode: 8, count: 4}
-            - {gpuType: h20, gpusPerNode: 8, count: 5}
+    static let mixShift = cluster(h100Nodes: 4) + "\n" + """
         workload:
           phases:
             - {arrivals: {kind: constant, rate: 6}, sizes: {lognormal: {prompt: {mean: 250, median: 200, min: 16, max: 1000}, output: {mean: 200, median: 150, min: 2, max: 800}}}, duration: 300}
