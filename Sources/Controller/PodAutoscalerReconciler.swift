@@ -240,9 +240,11 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
     func owningAutoscaler(of spec: PodAutoscalerSpec, namespace: String) -> String? {
         let mine = Self.targetIdentity(spec.scaleTargetRef, role: spec.subTargetSelector?.roleName)
         let rivals = autoscalers.list(namespace: namespace).compactMap { o -> (created: String, name: String)? in
+            let ref = o["spec"]?["scaleTargetRef"]
             guard o["metadata"]?["deletionTimestamp"] == nil, let name = o["metadata"]?["name"]?.stringValue,
-                  let ref = try? o["spec"]?["scaleTargetRef"]?.decode(CrossVersionObjectReference.self),
-                  Self.targetIdentity(ref, role: o["spec"]?["subTargetSelector"]?["roleName"]?.stringValue) == mine else { return nil }
+                  let kind = ref?["kind"]?.stringValue, let target = ref?["name"]?.stringValue,
+                  Self.targetIdentity(CrossVersionObjectReference(apiVersion: ref?["apiVersion"]?.stringValue, kind: kind, name: target),
+                                      role: o["spec"]?["subTargetSelector"]?["roleName"]?.stringValue) == mine else { return nil }
             return (o["metadata"]?["creationTimestamp"]?.stringValue ?? "", name)
         }
         return rivals.min { ($0.created, $0.name) < ($1.created, $1.name) }?.name
@@ -349,7 +351,7 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
     /// The cached pods of `namespace` that match the target's selector.
     func selectPods(namespace: String, selector: String) -> [TargetPod] {
         guard !selector.isEmpty, let expression = try? LabelSelectorExpression(parsing: selector) else { return [] }
-        return pods.list(namespace: namespace).compactMap { p -> TargetPod? in
+        return pods.list(namespace: namespace, matching: expression).compactMap { p -> TargetPod? in
             let labels = p["metadata"]?["labels"]?.objectValue ?? JSONObject()
             guard expression.matches(labels), let name = p["metadata"]?["name"]?.stringValue else { return nil }
             let conditions = p["status"]?["conditions"]?.arrayValue ?? []

@@ -1,13 +1,17 @@
 import Foundation
+import KubeAPI
 import YAML
 
-/// A thread-safe cache of objects of one resource, keyed by namespace/name, with indexes by namespace and by
-/// owner UID (for "which pods belong to this ReplicaSet", "which children does this group own").
+/// A thread-safe cache of objects of one resource, keyed by namespace/name, with indexes by namespace, by
+/// owner UID (for "which pods belong to this ReplicaSet", "which children does this group own") and by label
+/// (for "which pods does this selector pick", without scanning the namespace).
 public final class ObjectStore: @unchecked Sendable {
     private let lock = NSLock()
     private var objects: [ObjectKey: JSONValue] = [:]
     private var byNamespace: [String: Set<ObjectKey>] = [:]
     private var byOwner: [String: Set<ObjectKey>] = [:]
+    /// `namespace/key=value` → objects with that label.
+    private var byLabel: [String: Set<ObjectKey>] = [:]
 
     public init() {}
 
@@ -23,6 +27,23 @@ public final class ObjectStore: @unchecked Sendable {
 
     public func list(namespace: String) -> [JSONValue] {
         lock.withLock { (byNamespace[namespace] ?? []).compactMap { objects[$0] } }
+    }
+
+    /// Objects of `namespace` whose labels satisfy `selector`. An equality requirement narrows the candidates
+    /// through the label index first, so the cost follows the matching objects, not the namespace.
+    public func list(namespace: String, matching selector: LabelSelectorExpression) -> [JSONValue] {
+        lock.withLock {
+            var candidates: Set<ObjectKey>? = nil
+            for case let .equals(k, v) in selector.requirements {
+                let keys = byLabel["\(namespace)/\(k)=\(v)"] ?? []
+                candidates = candidates.map { $0.intersection(keys) } ?? keys
+                if candidates?.isEmpty == true { return [] }
+            }
+            return (candidates ?? byNamespace[namespace] ?? []).compactMap { key in
+                guard let o = objects[key] else { return nil }
+                return selector.matches(o["metadata"]?["labels"]?.objectValue ?? JSONObject()) ? o : nil
+            }
+        }
     }
 
     /// Objects whose `metadata.ownerReferences` name `uid`.
@@ -59,6 +80,7 @@ public final class ObjectStore: @unchecked Sendable {
             objects = [:]
             byNamespace = [:]
             byOwner = [:]
+            byLabel = [:]
             for item in items {
                 guard let key = Self.key(of: item) else { continue }
                 objects[key] = item
@@ -72,9 +94,16 @@ public final class ObjectStore: @unchecked Sendable {
         (o["metadata"]?["ownerReferences"]?.arrayValue ?? []).compactMap { $0["uid"]?.stringValue }
     }
 
+    private func labelKeys(_ key: ObjectKey, _ o: JSONValue) -> [String] {
+        (o["metadata"]?["labels"]?.objectValue ?? JSONObject()).compactMap { e in
+            e.value.stringValue.map { "\(key.namespace)/\(e.key)=\($0)" }
+        }
+    }
+
     private func index(_ key: ObjectKey, _ o: JSONValue) {
         byNamespace[key.namespace, default: []].insert(key)
         for uid in owners(o) { byOwner[uid, default: []].insert(key) }
+        for l in labelKeys(key, o) { byLabel[l, default: []].insert(key) }
     }
 
     private func unindex(_ key: ObjectKey, _ o: JSONValue) {
@@ -83,6 +112,10 @@ public final class ObjectStore: @unchecked Sendable {
         for uid in owners(o) {
             byOwner[uid]?.remove(key)
             if byOwner[uid]?.isEmpty == true { byOwner[uid] = nil }
+        }
+        for l in labelKeys(key, o) {
+            byLabel[l]?.remove(key)
+            if byLabel[l]?.isEmpty == true { byLabel[l] = nil }
         }
     }
 }

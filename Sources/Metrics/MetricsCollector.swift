@@ -59,8 +59,10 @@ public actor MetricsCollector {
             }
         }
         // Signals read every observable pod once: the endpoint of a source of its role, else the first one.
+        // Only the strategies that use them get them (deriving them costs more than parsing the scrapes).
+        let wantsSignals = [ScalingStrategy.heteroScale, .sla, .latency].contains(spec.strategy)
         var signalURL: [String: String] = [:]
-        for pod in pods where pod.isObservable {
+        for pod in pods where pod.isObservable && wantsSignals {
             guard let ip = pod.ip, !ip.isEmpty,
                 let endpoint = (endpoints.first { sources[$0.index].measures(role: pod.role) } ?? endpoints.first)?.endpoint
             else { continue }
@@ -148,8 +150,8 @@ public actor MetricsCollector {
             guard let url = signalURL[pod.name], case .metrics(let set)? = outcome(url) else { return nil }
             return SignalDeriver.PodScrape(pod: pod, url: url, metrics: set)
         }
-        var signals = SignalDeriver.derive(
-            scrapes, observable: pods.filter { signalURL[$0.name] != nil }, tracker: &tracker, collector: key, now: now)
+        var signals = wantsSignals ? SignalDeriver.derive(
+            scrapes, observable: pods.filter { signalURL[$0.name] != nil }, tracker: &tracker, collector: key, now: now) : [:]
         if let previous = lastCollect[key], now > previous {
             signals[Signal.intervalSeconds] = now.timeIntervalSince(previous)
         }

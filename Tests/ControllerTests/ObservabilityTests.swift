@@ -142,3 +142,27 @@ import YAML
         #expect(inactive.conditions?[type: "Ready"]?.reason == "FailedGetMetrics")
     }
 }
+
+@Suite struct RFC3339Tests {
+    @Test(arguments: [
+        ("2026-01-02T03:04:05Z", 1_767_323_045.0),
+        ("2026-01-02T03:04:05.250Z", 1_767_323_045.25),
+        ("2026-01-02T04:04:05+01:00", 1_767_323_045.0),
+        ("2026-01-01T23:04:05-04:00", 1_767_323_045.0),
+        ("2026-01-02t03:04:05z", 1_767_323_045.0),
+    ])
+    func parses(_ text: String, _ seconds: Double) throws {
+        let d = try #require(RFC3339.parse(text))
+        #expect(abs(d.timeIntervalSince1970 - seconds) < 1e-6)
+    }
+
+    @Test(arguments: ["", "2026-01-02", "2026-01-02T03:04:05", "2026-13-02T03:04:05Z", "2026-01-02T03:04:05.Z", "2026-01-02T03:04:05Zx"])
+    func rejects(_ text: String) {
+        #expect(RFC3339.parse(text) == nil)
+    }
+
+    @Test func roundTripsFormat() {
+        let d = Date(timeIntervalSince1970: 1_800_000_123)
+        #expect(RFC3339.parse(RFC3339.format(d)) == d)
+    }
+}

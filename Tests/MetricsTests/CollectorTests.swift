@@ -16,8 +16,9 @@ import Testing
         return s
     }
 
-    static func spec(_ sources: [MetricSource]) -> PodAutoscalerSpec {
-        PodAutoscalerSpec(scaleTargetRef: .init(kind: "Deployment", name: "llm"), maxReplicas: 10, scalingStrategy: "HPA", metricsSources: sources)
+    /// HeteroScale by default: it reads the signals, so they are derived (HPA/KPA/APA do not get them).
+    static func spec(_ sources: [MetricSource], strategy: String = "HeteroScale") -> PodAutoscalerSpec {
+        PodAutoscalerSpec(scaleTargetRef: .init(kind: "Deployment", name: "llm"), maxReplicas: 10, scalingStrategy: strategy, metricsSources: sources)
     }
 
     static func pod(_ n: Int, ready: Bool = true, phase: PodSample.Phase = .running, role: String? = nil, ip: String? = "") -> MetricsCollector.PodInfo {
@@ -89,6 +90,20 @@ import Testing
                 pods: [Self.pod(2)], now: Self.t0)
             #expect(result.sources[0].pods.map(\.value) == [nil])
             #expect(result.failures.count == 1 && result.failures[0].pod == "pod-2" && result.failures[0].sourceIndex == 0)
+        }
+    }
+
+    /// HPA, KPA and APA decide on their sources alone: no signal is derived for them (it would cost CPU on
+    /// every tick for nothing).
+    @Test(arguments: ["HPA", "KPA", "APA"])
+    func signalsOnlyForTheStrategiesThatReadThem(_ strategy: String) async throws {
+        try await Self.withServer { server, transport in
+            try await server.route(ip: "127.0.0.2", body: VLLMPayload.render([.init(kv: 0.25, running: 2)]))
+            let collector = MetricsCollector(transport: transport)
+            let spec = Self.spec([Self.podSource(server.port, "kv_cache_usage_perc", target: "500m")], strategy: strategy)
+            let result = await collector.collect(key: "ns/pa", spec: spec, namespace: "ns", selector: "", pods: [Self.pod(2)], now: Self.t0)
+            #expect(result.sources.first?.pods.first?.value == 0.25)
+            #expect(result.signals[Signal.decodeKVUsage] == nil)
         }
     }
 
