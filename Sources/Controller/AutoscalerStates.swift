@@ -16,6 +16,8 @@ actor AutoscalerStates {
         var written: (status: PodAutoscalerStatus, time: Date)?
         /// The object's uid: memory never carries over to a new object of the same name.
         var uid = ""
+        /// The metric names of the last decision (their gauges exist).
+        var metricNames: Set<String> = []
     }
 
     private var entries: [ObjectKey: Entry] = [:]
@@ -39,6 +41,13 @@ actor AutoscalerStates {
         guard e.uid != uid else { return false }
         entries[key] = Entry(state: AutoscalerState(), target: "", uid: uid)
         return true
+    }
+
+    /// Records the metric names of this decision; returns the ones of the previous decision that are gone.
+    func swapMetricNames(_ key: ObjectKey, _ names: Set<String>) -> Set<String> {
+        let gone = (entries[key]?.metricNames ?? []).subtracting(names)
+        entries[key]?.metricNames = names
+        return gone
     }
 
     func lastWritten(_ key: ObjectKey) -> (status: PodAutoscalerStatus, time: Date)? { entries[key]?.written }

@@ -41,6 +41,8 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
     let logger: Logger
     let options: PodAutoscalerReconcilerOptions
     let states = AutoscalerStates()
+    /// Target identity → its owning PodAutoscaler, for one generation of the PodAutoscaler cache.
+    private let owners = Locked<(generation: UInt64, owners: [String: (created: String, name: String)])>((.max, [:]))
 
     public init(client: RESTClient, discovery: Discovery, autoscalers: ObjectStore, pods: ObjectStore,
                 metrics: any MetricsProvider, recorder: EventRecorder<C>, registry: MetricsRegistry,
@@ -215,7 +217,9 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         }
         if let panic = decision.details.panic { registry.set(ControllerMetricNames.panicMode, labels, panic ? 1 : 0) }
         // Only the metrics this decision saw: a metric that went missing must not keep its last value.
-        registry.removeAll(ControllerMetricNames.metricValue, matching: labels)
+        for metric in await states.swapMetricNames(key, Set(decision.details.metricValues.keys)) {
+            registry.remove(ControllerMetricNames.metricValue, labels.merging(["metric": metric]) { a, _ in a })
+        }
         for (metric, value) in decision.details.metricValues {
             registry.set(ControllerMetricNames.metricValue, labels.merging(["metric": metric]) { a, _ in a }, value)
         }
@@ -236,18 +240,26 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         try await writeStatus(key, object, status, now: now)
     }
 
-    /// The oldest live PodAutoscaler in `namespace` that scales the same target (and role) as `spec`.
+    /// The oldest live PodAutoscaler in `namespace` that scales the same target (and role) as `spec`. The
+    /// owners of all targets are computed once per change of the PodAutoscaler cache, not per reconcile.
     func owningAutoscaler(of spec: PodAutoscalerSpec, namespace: String) -> String? {
-        let mine = Self.targetIdentity(spec.scaleTargetRef, role: spec.subTargetSelector?.roleName)
-        let rivals = autoscalers.list(namespace: namespace).compactMap { o -> (created: String, name: String)? in
+        let mine = namespace + "/" + Self.targetIdentity(spec.scaleTargetRef, role: spec.subTargetSelector?.roleName)
+        let generation = autoscalers.generation
+        if let cached = owners.withLock({ $0.generation == generation ? $0.owners : nil }) { return cached[mine]?.name }
+        var computed: [String: (created: String, name: String)] = [:]
+        for o in autoscalers.list() {
             let ref = o["spec"]?["scaleTargetRef"]
             guard o["metadata"]?["deletionTimestamp"] == nil, let name = o["metadata"]?["name"]?.stringValue,
-                  let kind = ref?["kind"]?.stringValue, let target = ref?["name"]?.stringValue,
-                  Self.targetIdentity(CrossVersionObjectReference(apiVersion: ref?["apiVersion"]?.stringValue, kind: kind, name: target),
-                                      role: o["spec"]?["subTargetSelector"]?["roleName"]?.stringValue) == mine else { return nil }
-            return (o["metadata"]?["creationTimestamp"]?.stringValue ?? "", name)
+                  let kind = ref?["kind"]?.stringValue, let target = ref?["name"]?.stringValue else { continue }
+            let identity = (o["metadata"]?["namespace"]?.stringValue ?? "") + "/" + Self.targetIdentity(
+                CrossVersionObjectReference(apiVersion: ref?["apiVersion"]?.stringValue, kind: kind, name: target),
+                role: o["spec"]?["subTargetSelector"]?["roleName"]?.stringValue)
+            let candidate = (created: o["metadata"]?["creationTimestamp"]?.stringValue ?? "", name: name)
+            if let current = computed[identity], (current.created, current.name) <= (candidate.created, candidate.name) { continue }
+            computed[identity] = candidate
         }
-        return rivals.min { ($0.created, $0.name) < ($1.created, $1.name) }?.name
+        owners.withLock { $0 = (generation, computed) }
+        return computed[mine]?.name
     }
 
     static func targetIdentity(_ ref: CrossVersionObjectReference, role: String?) -> String {

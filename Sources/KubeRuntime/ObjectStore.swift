@@ -12,6 +12,7 @@ public final class ObjectStore: @unchecked Sendable {
     private var byOwner: [String: Set<ObjectKey>] = [:]
     /// `namespace/key=value` → objects with that label.
     private var byLabel: [String: Set<ObjectKey>] = [:]
+    private var changes: UInt64 = 0
 
     public init() {}
 
@@ -21,6 +22,8 @@ public final class ObjectStore: @unchecked Sendable {
     }
 
     public func get(_ key: ObjectKey) -> JSONValue? { lock.withLock { objects[key] } }
+    /// Bumped by every change: a cheap way for readers to know that something derived from the store is stale.
+    public var generation: UInt64 { lock.withLock { changes } }
     public var count: Int { lock.withLock { objects.count } }
     public var keys: [ObjectKey] { lock.withLock { Array(objects.keys) } }
     public func list() -> [JSONValue] { lock.withLock { Array(objects.values) } }
@@ -57,6 +60,7 @@ public final class ObjectStore: @unchecked Sendable {
         guard let key = Self.key(of: object) else { return nil }
         return lock.withLock {
             let old = objects[key]
+            changes &+= 1
             if let old { unindex(key, old) }
             objects[key] = object
             index(key, object)
@@ -68,6 +72,7 @@ public final class ObjectStore: @unchecked Sendable {
     public func remove(_ key: ObjectKey) -> JSONValue? {
         lock.withLock {
             guard let old = objects.removeValue(forKey: key) else { return nil }
+            changes &+= 1
             unindex(key, old)
             return old
         }
@@ -77,6 +82,7 @@ public final class ObjectStore: @unchecked Sendable {
     public func replace(with items: [JSONValue]) -> [ObjectKey: JSONValue] {
         lock.withLock {
             let old = objects
+            changes &+= 1
             objects = [:]
             byNamespace = [:]
             byOwner = [:]
