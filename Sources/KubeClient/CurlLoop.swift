@@ -406,23 +406,31 @@ private let curlHeaderCallback: hs_data_callback = { ptr, size, count, userdata 
     let n = size * count
     guard let ptr, let userdata else { return n }
     let t = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    let line = String(decoding: UnsafeRawBufferPointer(start: ptr, count: n), as: UTF8.self)
-    if line.hasPrefix("HTTP/") {
+    // Header lines are parsed on the bytes (Foundation's trimming showed up in scrape profiles).
+    let bytes = UnsafeRawBufferPointer(start: ptr, count: n)
+    func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 || c == 10 }
+    var lo = 0, hi = n
+    while lo < hi, isSpace(bytes[lo]) { lo += 1 }
+    while hi > lo, isSpace(bytes[hi - 1]) { hi -= 1 }
+    if hi - lo >= 5, bytes[lo] == UInt8(ascii: "H"), bytes[lo + 1] == UInt8(ascii: "T"), bytes[lo + 2] == UInt8(ascii: "T"),
+       bytes[lo + 3] == UInt8(ascii: "P"), bytes[lo + 4] == UInt8(ascii: "/") {
         // A new response starts (after a 1xx, or the final one): reset what we collected.
+        let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[lo..<hi]), as: UTF8.self)
         let parts = line.split(separator: " ", maxSplits: 2)
         t.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
         t.headers = HTTPHeaders()
         return n
     }
-    let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-    if trimmed.isEmpty {
+    if lo == hi {
         if t.status >= 200 { t.deliverHeadIfStreaming() }
         return n
     }
-    if let colon = trimmed.firstIndex(of: ":"), !t.headDelivered {
-        let name = String(trimmed[..<colon]).trimmingCharacters(in: .whitespaces)
-        let value = String(trimmed[trimmed.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-        t.headers.add(name, value)
+    if !t.headDelivered, let colon = (lo..<hi).first(where: { bytes[$0] == UInt8(ascii: ":") }) {
+        var nameEnd = colon, valueStart = colon + 1
+        while nameEnd > lo, isSpace(bytes[nameEnd - 1]) { nameEnd -= 1 }
+        while valueStart < hi, isSpace(bytes[valueStart]) { valueStart += 1 }
+        t.headers.add(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[lo..<nameEnd]), as: UTF8.self),
+                      String(decoding: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<hi]), as: UTF8.self))
     }
     return n
 }

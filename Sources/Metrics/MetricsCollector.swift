@@ -88,7 +88,12 @@ public actor MetricsCollector {
         }
 
         let planned = jobs
-        let outcomes = await run(planned.jobs)
+        // Parse only what this PodAutoscaler reads: its pod sources' metrics (with aliases) and, for the
+        // strategies that use them, the signals' metrics.
+        var wanted = Set(sources.filter { $0.metricSourceType == MetricSourceType.pod.rawValue }
+            .flatMap { MetricNames.candidates($0.targetMetric) })
+        if wantsSignals { for name in SignalDeriver.metricNames { wanted.formUnion(MetricNames.candidates(name)) } }
+        let outcomes = await run(planned.jobs, wanted: wanted)
         for (job, outcome) in zip(planned.jobs, outcomes) {
             if case .failed(let message) = outcome {
                 failures.append(ScrapeFailure(pod: job.pod, sourceIndex: job.sourceIndex, message: message))
@@ -210,16 +215,16 @@ public actor MetricsCollector {
         }
     }
 
-    private func run(_ jobs: [Job]) async -> [Outcome] {
+    private func run(_ jobs: [Job], wanted: Set<String>) async -> [Outcome] {
         let transport = self.transport, configuration = self.configuration
         let work: [@Sendable () async -> Outcome] = jobs.map { job in
-            { await Self.perform(job, transport: transport, configuration: configuration) }
+            { await Self.perform(job, transport: transport, configuration: configuration, wanted: wanted) }
         }
         let results = await HTTPFetch.runBounded(work, limit: configuration.maxConcurrentScrapes)
         return results.map { $0 ?? .failed("the request did not run") }
     }
 
-    private static func perform(_ job: Job, transport: HTTPTransport, configuration: Configuration) async -> Outcome {
+    private static func perform(_ job: Job, transport: HTTPTransport, configuration: Configuration, wanted: Set<String>) async -> Outcome {
         switch job.kind {
         case .scrape:
             let fetched = await HTTPFetch.get(
@@ -227,7 +232,7 @@ public actor MetricsCollector {
             switch fetched {
             case .failure(let e): return .failed("scrape failed: \(e.message)")
             case .success(let body):
-                do { return .metrics(MetricSet(try PrometheusText.parse(body))) } catch {
+                do { return .metrics(MetricSet(try PrometheusText.parse(body, only: wanted))) } catch {
                     return .failed("scrape of \(HTTPFetch.redacted(job.url)) is not valid Prometheus text: \(error)")
                 }
             }

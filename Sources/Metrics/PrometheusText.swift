@@ -23,8 +23,16 @@ public enum PrometheusText {
         try parse(Array(text.utf8))
     }
 
-    public static func parse(_ bytes: [UInt8]) throws -> [MetricFamily] {
-        try bytes.withUnsafeBufferPointer { buffer in
+    public static func parse(_ bytes: [UInt8]) throws -> [MetricFamily] { try parse(bytes, only: nil) }
+
+    /// Parses only the families whose names are in `wanted` (metric names as the sources and signals ask for
+    /// them; `x` and `x_total` stand for each other, `_bucket`/`_sum`/`_count`/`_created` samples go with
+    /// their family). Other lines are skipped after their name is read — real engine payloads carry dozens of
+    /// families a PodAutoscaler never looks at — so a malformed line in a family nobody asked for is not an
+    /// error.
+    public static func parse(_ bytes: [UInt8], only wanted: Set<String>?) throws -> [MetricFamily] {
+        let wanted = wanted.map(expand)
+        return try bytes.withUnsafeBufferPointer { buffer in
             var builder = FamilyBuilder()
             var lineNumber = 0
             var start = 0
@@ -35,7 +43,7 @@ public enum PrometheusText {
                 var lineEnd = end
                 if lineEnd > start, buffer[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
                 var line = LineReader(buffer: buffer, position: start, end: lineEnd, number: lineNumber)
-                try parseLine(&line, into: &builder)
+                try parseLine(&line, into: &builder, wanted: wanted)
                 start = end + 1
             }
             return builder.finish()
@@ -58,16 +66,35 @@ public enum PrometheusText {
         }
     }
 
-    private static func parseLine(_ line: inout LineReader, into builder: inout FamilyBuilder) throws {
+    /// `wanted` plus the other spelling of counters (`x` ↔ `x_total`).
+    static func expand(_ wanted: Set<String>) -> Set<String> {
+        var out = wanted
+        for w in wanted {
+            if w.hasSuffix("_total") { out.insert(String(w.dropLast(6))) } else { out.insert(w + "_total") }
+        }
+        return out
+    }
+
+    /// Whether a sample or `# TYPE`/`# HELP` name belongs to a wanted family.
+    static func isWanted(_ name: String, _ wanted: Set<String>) -> Bool {
+        if wanted.contains(name) { return true }
+        for suffix in ["_bucket", "_sum", "_count", "_created"] where name.hasSuffix(suffix) {
+            if wanted.contains(String(name.dropLast(suffix.count))) { return true }
+        }
+        return false
+    }
+
+    private static func parseLine(_ line: inout LineReader, into builder: inout FamilyBuilder, wanted: Set<String>?) throws {
         line.skipBlanks()
         guard let first = line.peek else { return }  // blank line
         if first == UInt8(ascii: "#") {
             line.advance()
-            try parseComment(&line, into: &builder)
+            try parseComment(&line, into: &builder, wanted: wanted)
             return
         }
         let name = line.readMetricName()
         guard !name.isEmpty else { throw line.error("invalid metric name") }
+        if let wanted, !isWanted(name, wanted) { return }
         line.skipBlanks()
         var labels: [String: String] = [:]
         if line.peek == UInt8(ascii: "{") {
@@ -90,13 +117,14 @@ public enum PrometheusText {
         try builder.add(Sample(name: name, labels: labels, value: value, timestampMs: timestamp), line: line.number)
     }
 
-    private static func parseComment(_ line: inout LineReader, into builder: inout FamilyBuilder) throws {
+    private static func parseComment(_ line: inout LineReader, into builder: inout FamilyBuilder, wanted: Set<String>?) throws {
         line.skipBlanks()
         let keyword = line.readToken()
         guard keyword == "HELP" || keyword == "TYPE" else { return }  // an ordinary comment
         line.skipBlanks()
         let name = line.readMetricName()
         guard !name.isEmpty else { throw line.error("invalid metric name in # \(keyword) line") }
+        if let wanted, !isWanted(name, wanted) { return }
         guard line.atEnd || line.peekIsBlank else { throw line.error("invalid metric name in # \(keyword) line") }
         line.skipBlanks()
         if keyword == "HELP" {

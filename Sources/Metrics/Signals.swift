@@ -7,6 +7,13 @@ import Foundation
 /// pod has a role, every pod is in both. Rates summed over a pool are extrapolated from the pods that gave a
 /// value to all scraped pods of the pool (mean × count), so a missing pod never lowers a total.
 enum SignalDeriver {
+    /// Every metric the signals read (so a scrape can skip the rest).
+    static let metricNames = [
+        "vllm:generation_tokens_total", "vllm:prompt_tokens_total", "vllm:request_success_total",
+        "vllm:inter_token_latency_seconds", "vllm:time_to_first_token_seconds", "vllm:request_prompt_tokens",
+        "vllm:request_generation_tokens", "vllm:e2e_request_latency_seconds", "kv_cache_usage_perc",
+    ]
+
     struct PodScrape {
         var pod: MetricsCollector.PodInfo
         var url: String

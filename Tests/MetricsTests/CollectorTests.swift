@@ -42,7 +42,8 @@ import Testing
         try await Self.withServer { server, transport in
             try await server.route(ip: "127.0.0.2", body: Self.gauge(4))
             try await server.route(ip: "127.0.0.3", body: "oops", status: 500)
-            try await server.route(ip: "127.0.0.4", body: "not { metrics\n")
+            // Malformed where it matters (a line of a family this PodAutoscaler reads).
+            try await server.route(ip: "127.0.0.4", body: "vllm:num_requests_running { broken\n")
             try await server.route(ip: "127.0.0.5", body: Self.gauge(9), delayMs: 3000)
             try await server.route(ip: "127.0.0.6", body: "# TYPE other gauge\nother 1\n")
             try await server.route(ip: "127.0.0.7", bytes: [0xFF, 0x00, 0x7B, 0x22, 0x0A, 0x80])

@@ -143,3 +143,37 @@ struct ParseCase: CustomTestStringConvertible, Sendable {
         #expect(series.first { $0.labels == ["e": "0"] }?.count == 3)
     }
 }
+
+/// Parsing only the wanted families gives exactly those families, as a full parse would.
+@Suite struct SelectiveParseTests {
+    static let text = """
+        # HELP a_total A counter.
+        # TYPE a counter
+        a_total{engine="0"} 5
+        # TYPE h histogram
+        h_bucket{le="1"} 1
+        h_bucket{le="+Inf"} 2
+        h_sum 3
+        h_count 2
+        # TYPE g gauge
+        g 7
+        this line { is not valid Prometheus text
+        """
+
+    @Test(arguments: [
+        (["a"], ["a_total"]), (["a_total"], ["a_total"]), (["h"], ["h"]), (["g", "h"], ["g", "h"]), (["nothing"], []),
+    ])
+    func onlyTheWantedFamilies(_ wanted: [String], _ expected: [String]) throws {
+        // The garbage last line belongs to no wanted family: skipped, not an error.
+        let families = try PrometheusText.parse(Array(Self.text.utf8), only: Set(wanted))
+        let withSamples = families.filter { !$0.samples.isEmpty }
+        #expect(withSamples.map(\.name).sorted() == expected)
+        let valid = Self.text.split(separator: "\n").dropLast().joined(separator: "\n")
+        let full = try PrometheusText.parse(valid)
+        for f in withSamples { #expect(full.first { $0.name == f.name } == f, "\(f.name) as in a full parse") }
+    }
+
+    @Test func aMalformedLineOfAWantedFamilyStillThrows() {
+        #expect(throws: PrometheusTextError.self) { try PrometheusText.parse(Array("g{x=\"1\" 2\n".utf8), only: ["g"]) }
+    }
+}
