@@ -48,7 +48,7 @@ import YAML
         #expect(Date().timeIntervalSince(dropped) >= 4.5, "the stabilisation window held the scale-down")
         let describeAfter = try cluster.kubectl("describe", "pa", "llama")
         #expect(describeAfter.contains("New size: 1; reason: HPA:"))
-        #expect(controller.process.output.contains("rescaled"))
+        await eventually("the rescale log line") { controller.process.output.contains("rescaled") }
     }
 
     @Test func withoutTheCRDTheControllerSaysSoAndExits() async throws {
@@ -61,7 +61,7 @@ import YAML
                                                             "--metrics-bind-address", "0", "--health-probe-bind-address", "0"])
         p.process.waitUntilExit()
         #expect(p.process.terminationStatus == 1)
-        #expect(p.output.contains("the CRD is not installed (kubectl apply -f crds/)"), "\(p.output)")
+        await eventually("the message") { p.output.contains("the CRD is not installed (kubectl apply -f crds/)") }
     }
 
     @Test func kpaPanicsUpAndHoldsWhilePanicking() async throws {
@@ -174,7 +174,7 @@ import YAML
         let first = try await ControllerProcess(kubeconfig: cluster.kubeconfig)
         await eventually("scale-up to 4") { try await cluster.replicas() == 4 }
         #expect(first.terminate() == 0)
-        #expect(first.process.output.contains("shut down cleanly"))
+        await eventually("the last log line") { first.process.output.contains("shut down cleanly") }
 
         // Load vanishes while the controller is down; the restarted one must not drop the scale at once
         // (HPA's default 300 s scale-down window is seeded with the current replicas).
@@ -203,7 +203,7 @@ import YAML
         let lease = try await cluster.client.get(.leases, namespace: "default", name: "heteroscale-controller")
         let holder = try #require(lease["spec"]?["holderIdentity"]?.stringValue)
         let (leader, follower) = a.process.output.contains("identity=\(holder)") ? (a, b) : (b, a)
-        #expect(leader.process.output.contains("starting workers"))
+        await eventually("the leader's log") { leader.process.output.contains("starting workers") }
         #expect(!follower.process.output.contains("starting workers"), "the follower never reconciles")
         #expect(!follower.process.output.contains("rescaled"))
         let leaderMetric = #"leader_election_master_status{name="podautoscaler"}"#
@@ -219,6 +219,7 @@ import YAML
         try cluster.apply(ClusterFixture.autoscaler("llama", strategy: "HPA", port: engines.port, max: 2,
                                                     extra: "  behavior: {scaleDown: {stabilizationWindowSeconds: 0}}"))
         await eventually("the new leader scales down") { try await cluster.replicas() == 1 }
-        #expect(follower.process.output.contains("rescaled"))
+        // The log line follows the write; the pipe is read asynchronously.
+        await eventually("the new leader logs the rescale") { follower.process.output.contains("rescaled") }
     }
 }
