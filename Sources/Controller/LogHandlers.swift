@@ -60,9 +60,5 @@ public struct LineLogHandler: LogHandler {
         s.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : s
     }
 
-    private static func timestamp() -> String {
-        let now = Date()
-        let millis = Int((now.timeIntervalSince1970 * 1000).truncatingRemainder(dividingBy: 1000))
-        return RFC3339.format(now).dropLast() + String(format: ".%03dZ", millis)
-    }
+    private static func timestamp() -> String { RFC3339.format(Date(), fractionDigits: 3) }
 }

@@ -1,6 +1,7 @@
 import Autoscaling
 import Foundation
 import KubeAPI
+import YAML
 
 /// Condition types of a PodAutoscaler (the first three as in Kubernetes' HPA).
 public enum PodAutoscalerCondition {
@@ -33,7 +34,7 @@ public enum PodAutoscalerStatusBuilder {
     public static func rejected(_ old: PodAutoscalerStatus?, generation: Int64?, reason: String, message: String, now: Date) -> PodAutoscalerStatus {
         var s = old ?? PodAutoscalerStatus()
         s.observedGeneration = generation
-        let time = RFC3339.format(now)
+        let time = RFC3339.format(now, fractionDigits: 0)
         var c = s.conditions ?? []
         c.set(Condition(type: PodAutoscalerCondition.validSpec, status: .isFalse, observedGeneration: generation,
                         lastTransitionTime: time, reason: reason, message: message))
@@ -47,7 +48,7 @@ public enum PodAutoscalerStatusBuilder {
     public static func failedGetScale(_ old: PodAutoscalerStatus?, generation: Int64?, message: String, now: Date) -> PodAutoscalerStatus {
         var s = old ?? PodAutoscalerStatus()
         s.observedGeneration = generation
-        let time = RFC3339.format(now)
+        let time = RFC3339.format(now, fractionDigits: 0)
         var c = s.conditions ?? []
         c.set(valid(generation, time))
         c.set(Condition(type: PodAutoscalerCondition.ableToScale, status: .isFalse, observedGeneration: generation,
@@ -63,7 +64,7 @@ public enum PodAutoscalerStatusBuilder {
         var s = old ?? PodAutoscalerStatus()
         s.observedGeneration = generation
         s.actualScale = current
-        let time = RFC3339.format(now)
+        let time = RFC3339.format(now, fractionDigits: 0)
         var c = s.conditions ?? []
         c.set(valid(generation, time))
         c.set(Condition(type: PodAutoscalerCondition.scalingActive, status: .isFalse, observedGeneration: generation,
@@ -78,7 +79,7 @@ public enum PodAutoscalerStatusBuilder {
         outcome: ScaleOutcome, now: Date
     ) -> PodAutoscalerStatus {
         var s = old ?? PodAutoscalerStatus()
-        let time = RFC3339.format(now)
+        let time = RFC3339.format(now, fractionDigits: 0)
         s.observedGeneration = generation
         s.desiredScale = decision.desiredReplicas
         s.currentMetrics = currentMetrics(decision, spec: spec)
@@ -171,67 +172,5 @@ public enum PodAutoscalerStatusBuilder {
         while s.hasSuffix("0") { s.removeLast() }
         if s.hasSuffix(".") { s.removeLast() }
         return s == "-0" ? "0" : s
-    }
-}
-
-/// RFC 3339 timestamps with second precision, as Kubernetes writes them.
-public enum RFC3339 {
-    public static func format(_ date: Date) -> String {
-        var t = time_t(date.timeIntervalSince1970.rounded(.down))
-        var tmv = tm()
-        gmtime_r(&t, &tmv)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1, Int(tmv.tm_mday),
-                      Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec))
-    }
-
-    /// `2026-01-02T03:04:05Z`, with optional fractional seconds and a `Z` or `±hh:mm` offset. Parsed by hand:
-    /// a formatter per call costs more than the rest of a reconcile.
-    public static func parse(_ text: String) -> Date? {
-        let b = Array(text.utf8)
-        func num(_ from: Int, _ count: Int) -> Int? {
-            guard from + count <= b.count else { return nil }
-            var v = 0
-            for c in b[from..<(from + count)] {
-                guard c >= 48, c <= 57 else { return nil }
-                v = v * 10 + Int(c - 48)
-            }
-            return v
-        }
-        guard b.count >= 20, b[4] == 45, b[7] == 45, b[10] == 84 || b[10] == 116, b[13] == 58, b[16] == 58,
-              let year = num(0, 4), let month = num(5, 2), let day = num(8, 2), let hour = num(11, 2),
-              let minute = num(14, 2), let second = num(17, 2), (1...12).contains(month), (1...31).contains(day),
-              hour < 24, minute < 60, second < 61 else { return nil }
-        var i = 19
-        var fraction = 0.0
-        if i < b.count, b[i] == 46 {
-            var scale = 0.1
-            i += 1
-            let start = i
-            while i < b.count, b[i] >= 48, b[i] <= 57 {
-                fraction += Double(b[i] - 48) * scale
-                scale /= 10
-                i += 1
-            }
-            guard i > start else { return nil }
-        }
-        var offset = 0
-        if i < b.count, b[i] == 90 || b[i] == 122 {
-            i += 1
-        } else if i + 6 == b.count, b[i] == 43 || b[i] == 45, b[i + 3] == 58, let h = num(i + 1, 2), let m = num(i + 4, 2) {
-            offset = (h * 3600 + m * 60) * (b[i] == 45 ? -1 : 1)
-            i += 6
-        } else {
-            return nil
-        }
-        guard i == b.count else { return nil }
-        var t = tm()
-        t.tm_year = Int32(year - 1900)
-        t.tm_mon = Int32(month - 1)
-        t.tm_mday = Int32(day)
-        t.tm_hour = Int32(hour)
-        t.tm_min = Int32(minute)
-        t.tm_sec = Int32(second)
-        let seconds = timegm(&t)
-        return Date(timeIntervalSince1970: Double(seconds - offset) + fraction)
     }
 }

@@ -172,7 +172,7 @@ public struct ExecPlugin: Sendable, CustomStringConvertible {
         }
         var expiry: Date?
         if let stamp = try stringField("expirationTimestamp") {
-            guard let date = Self.parseRFC3339(stamp) else {
+            guard let date = RFC3339.parse(stamp) else {
                 throw invalid("status.expirationTimestamp is not an RFC 3339 time")
             }
             expiry = date
@@ -183,16 +183,6 @@ public struct ExecPlugin: Sendable, CustomStringConvertible {
                 clientCertificatePEM: certificate.map { Array($0.utf8) },
                 clientKeyPEM: key.map { Array($0.utf8) }),
             expiry: expiry)
-    }
-
-    /// RFC 3339 with or without fractional seconds, `Z` or a numeric offset.
-    static func parseRFC3339(_ text: String) -> Date? {
-        let plain = ISO8601DateFormatter()
-        plain.formatOptions = [.withInternetDateTime]
-        if let d = plain.date(from: text) { return d }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return fractional.date(from: text)
     }
 
     /// Trimmed stderr, at most `limit` characters.

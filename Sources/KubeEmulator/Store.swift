@@ -66,7 +66,7 @@ struct StoreState: Sendable {
 
     static func key(_ ns: String?, _ name: String) -> String { "\(ns ?? "")/\(name)" }
 
-    func timestamp() -> String { now().formatted(.iso8601) }
+    func timestamp() -> String { RFC3339.format(now(), fractionDigits: 0) }
 
     mutating func nextRV() -> Int64 {
         rv += 1

@@ -147,7 +147,7 @@ public actor EventRecorder<C: Clock> where C.Duration == Duration {
     }
 
     private func create(name: String, key: Key, coreV1: Bool) async -> Bool {
-        let stamp = LeaderElector<C>.microTime(wallClock())
+        let stamp = RFC3339.format(wallClock(), fractionDigits: 6)
         if !coreV1 {
             let event: JSONValue = [
                 "apiVersion": "events.k8s.io/v1", "kind": "Event",
@@ -179,7 +179,7 @@ public actor EventRecorder<C: Clock> where C.Duration == Duration {
     }
 
     private func updateSeries(_ s: Seen, subject: EventSubject) async -> Bool {
-        let stamp = LeaderElector<C>.microTime(wallClock())
+        let stamp = RFC3339.format(wallClock(), fractionDigits: 6)
         if s.useCoreV1 {
             let patch: JSONValue = ["count": .int(Int64(s.count)), "lastTimestamp": .string(String(stamp.prefix(19)) + "Z")]
             return (try? await client.patch(.coreEvents, namespace: subject.namespace, name: s.name, type: .merge, patch)) != nil

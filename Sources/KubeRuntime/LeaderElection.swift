@@ -123,7 +123,7 @@ public final class LeaderElector<C: Clock>: Sendable where C.Duration == Duratio
         var updated = existing
         if holder == config.identity {
             var r = record(acquire: now, renew: now, transitions: transitions)
-            r["acquireTime"] = spec["acquireTime"] ?? .string(Self.microTime(now))
+            r["acquireTime"] = spec["acquireTime"] ?? .string(RFC3339.format(now, fractionDigits: 6))
             updated["spec"] = r
         } else {
             updated["spec"] = record(acquire: now, renew: now, transitions: transitions + 1)
@@ -154,8 +154,8 @@ public final class LeaderElector<C: Clock>: Sendable where C.Duration == Duratio
         [
             "holderIdentity": .string(config.identity),
             "leaseDurationSeconds": .int(Int64(config.leaseDuration.components.seconds)),
-            "acquireTime": .string(Self.microTime(acquire)),
-            "renewTime": .string(Self.microTime(renew)),
+            "acquireTime": .string(RFC3339.format(acquire, fractionDigits: 6)),
+            "renewTime": .string(RFC3339.format(renew, fractionDigits: 6)),
             "leaseTransitions": .int(transitions),
         ]
     }
@@ -169,17 +169,5 @@ public final class LeaderElector<C: Clock>: Sendable where C.Duration == Duratio
                 s.observedAt = clock.now
             }
         }
-    }
-
-    /// metav1.MicroTime: RFC 3339 with microseconds, UTC.
-    static func microTime(_ date: Date) -> String {
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
-        let seconds = micros / 1_000_000
-        let frac = micros % 1_000_000
-        var tm = tm()
-        var t = time_t(seconds)
-        gmtime_r(&t, &tm)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1, Int(tm.tm_mday),
-                      Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec), Int(frac))
     }
 }

@@ -284,26 +284,13 @@ struct UnkeyedValueEncodingContainer: UnkeyedEncodingContainer {
 
 // MARK: - RFC 3339
 
-/// RFC 3339 timestamps, as Kubernetes writes them (`2024-05-01T12:00:00Z`, with fractional seconds when
-/// present), without depending on locale-aware formatters.
-enum RFC3339 {
-    static func format(_ date: Date) -> String {
-        let t = date.timeIntervalSince1970
-        var seconds = Int64(t.rounded(.down))
-        var micros = Int64(((t - Double(seconds)) * 1_000_000).rounded())
-        if micros >= 1_000_000 {
-            seconds += 1
-            micros -= 1_000_000
-        }
-        var days = seconds / 86_400
-        var secondOfDay = seconds % 86_400
-        if secondOfDay < 0 {
-            secondOfDay += 86_400
-            days -= 1
-        }
-        let (y, m, d) = civil(fromDays: days)
-        var s = pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T"
-        s += pad(secondOfDay / 3600, 2) + ":" + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
+/// RFC 3339 timestamps, as Kubernetes writes them (`2024-05-01T12:00:00Z`), without locale-aware formatters:
+/// the one implementation the codec, the API clients, the controller and the emulator share.
+public enum RFC3339 {
+    /// With fractional seconds when present (trailing zeros dropped), as the Codable bridge writes `Date`s.
+    public static func format(_ date: Date) -> String {
+        let (seconds, micros) = split(date)
+        var s = dateTime(seconds)
         if micros > 0 {
             var fraction = pad(micros, 6)
             while fraction.hasSuffix("0") { fraction.removeLast() }
@@ -312,7 +299,44 @@ enum RFC3339 {
         return s + "Z"
     }
 
-    static func parse(_ s: String) -> Date? {
+    /// With exactly `fractionDigits` (0…6) fractional digits: 0 for `metav1.Time` (whole seconds, truncated),
+    /// 6 for `metav1.MicroTime`.
+    public static func format(_ date: Date, fractionDigits: Int) -> String {
+        guard fractionDigits > 0 else {
+            return dateTime(Int64(date.timeIntervalSince1970.rounded(.down))) + "Z"
+        }
+        let (seconds, micros) = split(date)
+        return dateTime(seconds) + "." + pad(micros, 6).prefix(min(6, fractionDigits)) + "Z"
+    }
+
+    /// Whole seconds and rounded microseconds since 1970.
+    private static func split(_ date: Date) -> (Int64, Int64) {
+        let t = date.timeIntervalSince1970
+        var seconds = Int64(t.rounded(.down))
+        var micros = Int64(((t - Double(seconds)) * 1_000_000).rounded())
+        if micros >= 1_000_000 {
+            seconds += 1
+            micros -= 1_000_000
+        }
+        return (seconds, micros)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS` of a second since 1970.
+    private static func dateTime(_ seconds: Int64) -> String {
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        let (y, m, d) = civil(fromDays: days)
+        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T"
+            + pad(secondOfDay / 3600, 2) + ":" + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
+    }
+
+    /// `2025-01-06T09:00:00Z`, `2025-01-06T09:00:00.5+01:00` and the like (`T`, `t` or a space; `Z`, `z` or an
+    /// offset); nil for anything else, including impossible dates.
+    public static func parse(_ s: String) -> Date? {
         let b = Array(s.utf8)
         var i = 0
         func number(_ digits: Int) -> Int64? {

@@ -66,7 +66,7 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         var origin = Date(timeIntervalSince1970: 0)
         if let start {
-            guard let d = Replay.parseRFC3339(start) else {
+            guard let d = RFC3339.parse(start) else {
                 throw ValidationError("--start must be an RFC 3339 time such as 2025-01-06T09:00:00Z, got \(start)")
             }
             origin = d

@@ -184,12 +184,12 @@ import YAML
         ("2024-02-29T23:59:59.5z", 1_709_251_199.5),
     ])
     func rfc3339(_ text: String, _ seconds: Double) {
-        #expect(Replay.parseRFC3339(text) == Date(timeIntervalSince1970: seconds))
+        #expect(RFC3339.parse(text) == Date(timeIntervalSince1970: seconds))
     }
 
     @Test(arguments: ["2025-13-01T00:00:00Z", "2025-01-01 00:00", "2025-01-01T00:00:00", "yesterday"])
     func invalidRFC3339(_ text: String) {
-        #expect(Replay.parseRFC3339(text) == nil)
+        #expect(RFC3339.parse(text) == nil)
     }
 
     @Test func rolesFromADeploymentGroup() {

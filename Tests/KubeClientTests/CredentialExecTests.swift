@@ -6,7 +6,7 @@ import YAML
 
 /// Exec credential plugins, run as small shell scripts written into a temporary directory.
 @Suite struct CredentialExecTests {
-    static func date(_ s: String) -> Date { ExecPlugin.parseRFC3339(s)! }
+    static func date(_ s: String) -> Date { RFC3339.parse(s)! }
 
     /// Shell lines that count invocations in `$COUNTER` and leave the count in `$n`.
     static let countInvocation = #"n=$(cat "$COUNTER" 2>/dev/null || echo 0); n=$((n+1)); echo "$n" > "$COUNTER""#
@@ -367,7 +367,7 @@ import YAML
         ("2029-12-31T19:00:00-05:00", 1_893_456_000.0),
     ])
     func rfc3339(text: String, seconds: Double) throws {
-        let date = try #require(ExecPlugin.parseRFC3339(text))
+        let date = try #require(RFC3339.parse(text))
         #expect(abs(date.timeIntervalSince1970 - seconds) < 0.001)
     }
 
