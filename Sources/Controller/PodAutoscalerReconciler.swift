@@ -124,7 +124,8 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         }
         let current = Int(scale["spec"]?["replicas"]?.intValue ?? 0)
         let selector = scale["status"]?["selector"]?.stringValue ?? ""
-        if let problem = Self.selectorProblem(selector, needed: Self.needsPods(pa.spec)) {
+        let expression = selector.isEmpty ? nil : try? LabelSelectorExpression(parsing: selector)
+        if let problem = Self.selectorProblem(selector, parsed: expression, needed: Self.needsPods(pa.spec)) {
             await recorder.record(subject, type: .warning, reason: problem.reason, action: "SelectPods", note: problem.message)
             let status = PodAutoscalerStatusBuilder.invalidSelector(previous, generation: generation, current: current,
                                                                     reason: problem.reason, message: problem.message, now: now)
@@ -133,7 +134,7 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         }
 
         // Pods and metrics.
-        let targetPods = selectPods(namespace: key.namespace, selector: selector)
+        let targetPods = expression.map { selectPods(namespace: key.namespace, matching: $0) } ?? []
         let collected = await metrics.collect(key: key.description, spec: pa.spec, namespace: key.namespace, selector: selector,
                                               pods: targetPods, now: now)
         let labels = ["namespace": key.namespace, "name": key.name]
@@ -146,8 +147,8 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         }
 
         // Decide.
-        let targetID = "\(target.resource.group)/\(ref.kind)/\(ref.name)/\(pa.spec.subTargetSelector?.roleName ?? "")"
-        let stateBefore = await states.state(for: key, target: targetID, current: current, now: now)
+        let stateBefore = await states.state(for: key, target: Self.targetIdentity(ref, role: pa.spec.subTargetSelector?.roleName),
+                                             current: current, now: now)
         var state = stateBefore
         let snapshot = ScalingSnapshot(currentReplicas: current, readyReplicas: targetPods.filter { $0.ready && $0.phase == .running }.count,
                                        sources: collected.sources, signals: collected.signals)
@@ -307,9 +308,13 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
 
     /// Writes status through `/status` when it differs from what the object shows; 409 → re-read and retry.
     private func writeStatus(_ key: ObjectKey, _ object: JSONValue, _ status: PodAutoscalerStatus, now: Date) async throws {
-        let encoded = try JSONValue(encoding: status)
         let last = await states.lastWritten(key)
-        guard object["status"] != encoded, last?.status != status else {
+        guard last?.status != status else {
+            await states.setLastStatus(key, status)
+            return
+        }
+        let encoded = try JSONValue(encoding: status)
+        guard object["status"] != encoded else {
             await states.setLastStatus(key, status)
             return
         }
@@ -324,10 +329,12 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         var updated = object
         updated["status"] = encoded
         do {
-            _ = try await retryOnConflict(attempts: 4) { [client, updated] in
-                do {
-                    return try await client.update(.podAutoscalers, namespace: key.namespace, updated, subresource: "status")
-                } catch let e as KubeAPIError where e.isConflict {
+            do {
+                // The cached object's resourceVersion is usually current (this controller is the only writer).
+                _ = try await client.update(.podAutoscalers, namespace: key.namespace, updated, subresource: "status")
+            } catch let e as KubeAPIError where e.isConflict {
+                // Stale cache: re-read, and write unless the status is already there.
+                _ = try await retryOnConflict(attempts: 3) { [client] in
                     var fresh = try await client.get(.podAutoscalers, namespace: key.namespace, name: key.name)
                     guard fresh["status"] != encoded else { return fresh }
                     fresh["status"] = encoded
@@ -342,30 +349,29 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
 
     /// Whether the decision reads pods (prometheus sources without `{{pod}}` and Periodic schedules do not).
     static func needsPods(_ spec: PodAutoscalerSpec) -> Bool {
-        if [.heteroScale, .sla, .latency].contains(spec.strategy) { return true }  // signals come from the pods
+        if spec.strategy?.readsPodSignals == true { return true }
         return (spec.metricsSources ?? []).contains {
             $0.metricSourceType != MetricSourceType.prometheus.rawValue || ($0.query ?? "").contains("{{pod}}")
         }
     }
 
     /// HPA's `SelectorRequired` / `InvalidSelector`: the target's `/scale` must say which pods are its own.
-    static func selectorProblem(_ selector: String, needed: Bool) -> (reason: String, message: String)? {
+    static func selectorProblem(_ selector: String, parsed: LabelSelectorExpression?, needed: Bool) -> (reason: String, message: String)? {
         guard needed else { return nil }
         if selector.isEmpty {
             return ("SelectorRequired", "the target's /scale has no status.selector (its labelSelectorPath), so its pods are unknown")
         }
-        if (try? LabelSelectorExpression(parsing: selector)) == nil {
+        if parsed == nil {
             return ("InvalidSelector", "the target's /scale status.selector \"\(selector)\" cannot be parsed")
         }
         return nil
     }
 
     /// The cached pods of `namespace` that match the target's selector.
-    func selectPods(namespace: String, selector: String) -> [TargetPod] {
-        guard !selector.isEmpty, let expression = try? LabelSelectorExpression(parsing: selector) else { return [] }
-        return pods.list(namespace: namespace, matching: expression).compactMap { p -> TargetPod? in
+    func selectPods(namespace: String, matching expression: LabelSelectorExpression) -> [TargetPod] {
+        pods.list(namespace: namespace, matching: expression).compactMap { p -> TargetPod? in
             let labels = p["metadata"]?["labels"]?.objectValue ?? JSONObject()
-            guard expression.matches(labels), let name = p["metadata"]?["name"]?.stringValue else { return nil }
+            guard let name = p["metadata"]?["name"]?.stringValue else { return nil }
             let conditions = p["status"]?["conditions"]?.arrayValue ?? []
             let readyCondition = conditions.first { $0["type"]?.stringValue == "Ready" }
             let ready = readyCondition?["status"]?.stringValue == "True"

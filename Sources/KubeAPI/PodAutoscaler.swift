@@ -43,6 +43,10 @@ public enum ScalingStrategy: String, Codable, Sendable, Hashable, CaseIterable {
     case periodic = "Periodic"
     /// Pure-latency baseline (steps on latency alone); used to show its flapping.
     case latency = "Latency"
+
+    /// Whether the strategy decides on the group-wide signals derived from the pods' metrics (decode TPS,
+    /// latency percentiles) rather than on its metric sources alone.
+    public var readsPodSignals: Bool { self == .heteroScale || self == .sla || self == .latency }
 }
 
 /// `subTargetSelector`: picks one role of a `DeploymentGroup`.

@@ -47,7 +47,7 @@ enum Table {
         guard let v = JSONOps.get(obj, path: c.jsonPath), !v.isNull else { return .null }
         switch c.type {
         case "date":
-            guard let s = v.stringValue, let d = try? Date.ISO8601FormatStyle().parse(s) else { return .null }
+            guard let s = v.stringValue, let d = RFC3339.parse(s) else { return .null }
             return .string(humanDuration(now.timeIntervalSince(d)))
         case "integer":
             if let i = v.intValue { return .int(i) }
@@ -99,8 +99,7 @@ enum Table {
         case "@eventLastSeen":
             let ts = obj["lastTimestamp"]?.stringValue ?? obj["eventTime"]?.stringValue
                 ?? obj["metadata"]?["creationTimestamp"]?.stringValue
-            guard let ts, let d = (try? Date.ISO8601FormatStyle().parse(ts))
-                    ?? (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(ts)) else { return "<unknown>" }
+            guard let ts, let d = RFC3339.parse(ts) else { return "<unknown>" }
             return .string(humanDuration(now.timeIntervalSince(d)))
         case "@eventObject":
             let o = obj["involvedObject"] ?? obj["regarding"]

@@ -147,7 +147,8 @@ public actor EventRecorder<C: Clock> where C.Duration == Duration {
     }
 
     private func create(name: String, key: Key, coreV1: Bool) async -> Bool {
-        let stamp = RFC3339.format(wallClock(), fractionDigits: 6)
+        let now = wallClock()
+        let stamp = RFC3339.format(now, fractionDigits: 6)
         if !coreV1 {
             let event: JSONValue = [
                 "apiVersion": "events.k8s.io/v1", "kind": "Event",
@@ -166,7 +167,7 @@ public actor EventRecorder<C: Clock> where C.Duration == Duration {
                 return false
             }
         }
-        let seconds = String(stamp.prefix(19)) + "Z"
+        let seconds = RFC3339.format(now, fractionDigits: 0)
         let event: JSONValue = [
             "apiVersion": "v1", "kind": "Event",
             "metadata": ["name": .string(name), "namespace": .string(key.subject.namespace)],
@@ -179,12 +180,12 @@ public actor EventRecorder<C: Clock> where C.Duration == Duration {
     }
 
     private func updateSeries(_ s: Seen, subject: EventSubject) async -> Bool {
-        let stamp = RFC3339.format(wallClock(), fractionDigits: 6)
+        let now = wallClock()
         if s.useCoreV1 {
-            let patch: JSONValue = ["count": .int(Int64(s.count)), "lastTimestamp": .string(String(stamp.prefix(19)) + "Z")]
+            let patch: JSONValue = ["count": .int(Int64(s.count)), "lastTimestamp": .string(RFC3339.format(now, fractionDigits: 0))]
             return (try? await client.patch(.coreEvents, namespace: subject.namespace, name: s.name, type: .merge, patch)) != nil
         }
-        let patch: JSONValue = ["series": ["count": .int(Int64(s.count)), "lastObservedTime": .string(stamp)]]
+        let patch: JSONValue = ["series": ["count": .int(Int64(s.count)), "lastObservedTime": .string(RFC3339.format(now, fractionDigits: 6))]]
         return (try? await client.patch(.events, namespace: subject.namespace, name: s.name, type: .merge, patch)) != nil
     }
 }

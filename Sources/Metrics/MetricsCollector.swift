@@ -60,7 +60,7 @@ public actor MetricsCollector {
         }
         // Signals read every observable pod once: the endpoint of a source of its role, else the first one.
         // Only the strategies that use them get them (deriving them costs more than parsing the scrapes).
-        let wantsSignals = [ScalingStrategy.heteroScale, .sla, .latency].contains(spec.strategy)
+        let wantsSignals = spec.strategy?.readsPodSignals == true
         var signalURL: [String: String] = [:]
         for pod in pods where pod.isObservable && wantsSignals {
             guard let ip = pod.ip, !ip.isEmpty,
