@@ -13,7 +13,7 @@ extension Autoscaler {
     }
 
     /// Splits a total over the snapshot's roles by weight.
-    static func apportion(total: Int, snapshot: ScalingSnapshot) -> [RoleReplicas] {
+    public static func apportion(total: Int, snapshot: ScalingSnapshot) -> [RoleReplicas] {
         let counts = RatioApportionment.apportion(total: total, roles: apportionRoles(snapshot))
         return zip(snapshot.roles, counts).map { RoleReplicas(name: $0.name, replicas: $1) }
     }

@@ -1,3 +1,5 @@
+import KubeAPI
+
 /// Splits a total number of instances over roles in proportion to their weights (the P/D ratio), keeping every
 /// role inside its `[minReplicas, maxReplicas]`.
 ///
@@ -30,6 +32,13 @@ public enum RatioApportionment {
             self.minReplicas = minReplicas
             self.maxReplicas = maxReplicas
         }
+    }
+
+    /// A DeploymentGroup's `replicas` split over its roles (how the group starts; the simulator and replay use it).
+    public static func split(_ group: DeploymentGroupSpec) -> [Int] {
+        apportion(total: group.replicas, roles: group.roles.map {
+            Role(name: $0.name, weight: $0.weight, minReplicas: $0.minReplicas ?? 0, maxReplicas: $0.maxReplicas ?? Int.max)
+        })
     }
 
     /// The integer split of `total` over `roles`, in the roles' order.

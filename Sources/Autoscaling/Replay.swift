@@ -298,19 +298,8 @@ public enum Replay {
 extension Replay {
     /// The roles of a `DeploymentGroup` as replay starts them: at the group's current split of `replicas`.
     public static func roles(of group: DeploymentGroup) -> [RoleSnapshot] {
-        let spec = group.spec
-        let weights = spec.roles.map(\.weight)
-        let totalWeight = weights.reduce(0, +)
-        var remaining = spec.replicas
-        return spec.roles.enumerated().map { i, role in
-            let share: Int
-            if i == spec.roles.count - 1 {
-                share = remaining
-            } else {
-                share = totalWeight > 0 ? Int((Double(spec.replicas) * role.weight / totalWeight).rounded()) : 0
-            }
-            remaining -= share
-            return RoleSnapshot(name: role.name, weight: role.weight, current: Swift.max(0, share), ready: Swift.max(0, share), minReplicas: role.minReplicas, maxReplicas: role.maxReplicas)
+        zip(group.spec.roles, RatioApportionment.split(group.spec)).map { role, count in
+            RoleSnapshot(name: role.name, weight: role.weight, current: count, ready: count, minReplicas: role.minReplicas, maxReplicas: role.maxReplicas)
         }
     }
 }

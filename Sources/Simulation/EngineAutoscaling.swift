@@ -81,15 +81,9 @@ extension Simulator {
         var roles: [String: Int] = [:]
         if decision.scalingActive {
             if a.grouped {
-                let counts: [Int]
-                if let rr = decision.roleReplicas {
-                    counts = a.pools.map { p in rr.first { $0.name == pools[p].roleName }?.replicas ?? pools[p].desired }
-                } else {
-                    counts = RatioApportionment.apportion(total: decision.desiredReplicas, roles: a.pools.map {
-                        RatioApportionment.Role(name: pools[$0].roleName, weight: pools[$0].spec.weight ?? 1,
-                                                minReplicas: pools[$0].spec.minReplicas ?? 0, maxReplicas: pools[$0].spec.maxReplicas ?? Int.max)
-                    })
-                }
+                // Strategies that size the group as a whole are split by weight, as the controller would.
+                let rr = decision.roleReplicas ?? Autoscaler.apportion(total: decision.desiredReplicas, snapshot: snap)
+                let counts = a.pools.map { p in rr.first { $0.name == pools[p].roleName }?.replicas ?? pools[p].desired }
                 for (p, c) in zip(a.pools, counts) { pools[p].desired = max(0, c) }
             } else if let p = a.pools.first {
                 pools[p].desired = max(0, decision.desiredReplicas)

@@ -68,6 +68,10 @@ public struct RequestRecord: Sendable, Hashable {
     public var prefillInstance: Int
     public var decodeInstance: Int
     public var ttft: Double { firstToken - arrival }
+    /// Both SLOs met: TTFT and mean TBT within their limits (milliseconds; a missing limit always holds).
+    public func meetsSLO(ttftMs: Double?, tbtMs: Double?) -> Bool {
+        (ttftMs.map { ttft * 1000 <= $0 } ?? true) && (tbtMs.map { tbt * 1000 <= $0 } ?? true)
+    }
     public var queueTime: Double { prefillStart - arrival }
     public var responseTime: Double { completion - arrival }
     /// Mean inter-token gap after the first token (0 for one-token outputs).
@@ -448,7 +452,7 @@ public final class Simulator {
             outputTokens: st.request.outputTokens, prefillStart: st.prefillStart, firstToken: st.firstToken,
             completion: now, generatedTokens: st.generated, prefillInstance: st.prefillInstance,
             decodeInstance: st.decodeInstance)
-        let met = (config.sloTTFTms.map { record.ttft * 1000 <= $0 } ?? true) && (config.sloTBTms.map { record.tbt * 1000 <= $0 } ?? true)
+        let met = record.meetsSLO(ttftMs: config.sloTTFTms, tbtMs: config.sloTBTms)
         result.requestStats.add(record, meetsSLO: met)
         requestSink?(record, met)
         if config.recordRequests { result.requests.append(record) }

@@ -29,7 +29,7 @@ public struct PolicyOutcome: Sendable {
     }
 
     public func meetsSLO(_ r: RequestRecord) -> Bool {
-        (sloTTFTms.map { r.ttft * 1000 <= $0 } ?? true) && (sloTBTms.map { r.tbt * 1000 <= $0 } ?? true)
+        r.meetsSLO(ttftMs: sloTTFTms, tbtMs: sloTBTms)
     }
 
     /// Share of scrape intervals whose cluster P90 TTFT and TBT are within the SLOs.

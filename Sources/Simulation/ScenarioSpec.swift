@@ -122,15 +122,12 @@ public struct ScenarioSpec: Decodable, Sendable {
         }
     }
 
-    static func resolve(_ path: String, _ base: String) -> String {
-        path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardized.path
-    }
 
     /// Loads every profile file.
     public func performanceModel(baseDirectory: String) throws -> PerformanceModel {
         var model = PerformanceModel()
         for p in profiles {
-            let full = Self.resolve(p, baseDirectory)
+            let full = WorkloadSpec.resolve(p, baseDirectory)
             model.merge(full.hasSuffix(".csv") ? try PerformanceModel.load(path: full) : PerformanceModel(profiles: try HardwareProfile.fromYAML(path: full)))
         }
         return model
@@ -164,7 +161,7 @@ public struct ScenarioSpec: Decodable, Sendable {
         var objects: [JSONValue] = []
         for m in policy.manifests ?? [] {
             if let path = m.stringValue {
-                let full = Self.resolve(path, baseDirectory)
+                let full = WorkloadSpec.resolve(path, baseDirectory)
                 guard let data = FileManager.default.contents(atPath: full) else { throw SimulationError("\(at): cannot read \(full)") }
                 objects += try YAML.loadAll(String(decoding: data, as: UTF8.self)).filter { !$0.isNull }
             } else {
@@ -179,9 +176,7 @@ public struct ScenarioSpec: Decodable, Sendable {
             case "DeploymentGroup":
                 let dg = try o.decode(DeploymentGroup.self)
                 let name = dg.metadata.name ?? "group"
-                let counts = RatioApportionment.apportion(total: dg.spec.replicas, roles: dg.spec.roles.map {
-                    RatioApportionment.Role(name: $0.name, weight: $0.weight, minReplicas: $0.minReplicas ?? 0, maxReplicas: $0.maxReplicas ?? Int.max)
-                })
+                let counts = RatioApportionment.split(dg.spec)
                 var members: [String] = []
                 for (role, n) in zip(dg.spec.roles, counts) {
                     guard let r = InstanceRole.infer(role.name) else { throw SimulationError("\(at): DeploymentGroup \(name) role \(role.name): name it prefill, decode or mixed") }
