@@ -112,7 +112,7 @@ public enum APA {
             }
         }
         guard let best else {
-            var d = Decision.inactive(current: c, reason: .failedGetMetrics, message: "no data to scale on yet", strategy: "APA")
+            var d = Decision.inactive(current: c, reason: .failedGetMetrics, message: snapshot.noDataMessage, strategy: "APA")
             d.details = details
             return d
         }
@@ -123,11 +123,11 @@ public enum APA {
         var reason = "APA: \(best.name) per-pod \(Fmt.num(best.value)) / target \(Fmt.num(best.target)) (ratio \(Fmt.num(ratio))) → \(best.replicas)"
         var desired = best.replicas
         var able = ConditionHint(status: true, reason: .readyForNewScale, message: "recommended size matches current size")
-        if !missing.isEmpty && desired < c {
-            // Missing data never scales down: another source might need the capacity.
+        if desired < c, let hold = Autoscaler.missingDataHold(snapshot, sourcesWithoutData: missing) {
+            // Missing data never scales down: the pods or sources without data might need the capacity.
             desired = c
-            reason += " → \(c) (held: no data for \(missing.joined(separator: ", ")))"
-            able = ConditionHint(status: true, reason: .scaleDownStabilized, message: "a metric source has no data; scale-down held")
+            reason += " → \(c) (held: \(hold))"
+            able = ConditionHint(status: true, reason: .scaleDownStabilized, message: "metric data is missing (\(hold)); scale-down held")
         }
         return Decision(desiredReplicas: desired, reason: reason, ableToScale: able, details: details)
     }

@@ -7,7 +7,12 @@ public enum Autoscaler {
     /// bad field. Otherwise the strategy decides (several metric sources: the largest recommendation wins),
     /// an active schedule window fixes or bounds the result, and `[minReplicas, maxReplicas]` clamps it as
     /// Kubernetes does (`TooFewReplicas`, `TooManyReplicas`).
-    public static func decide(spec: PodAutoscalerSpec, snapshot: ScalingSnapshot, state: inout AutoscalerState, now: Date) -> Decision {
+    ///
+    /// Unusable samples (non-finite, negative, out of range: `SampleSanity`) are made missing first and listed in
+    /// `snapshot.observationFailures`, so no path — controller, simulator or replay — scales on them.
+    public static func decide(spec: PodAutoscalerSpec, snapshot observed: ScalingSnapshot, state: inout AutoscalerState, now: Date) -> Decision {
+        var (snapshot, problems) = SampleSanity.sanitize(observed)
+        snapshot.observationFailures += problems
         let issues = validate(spec)
         guard issues.isEmpty, let strategy = spec.strategy else {
             let message = "invalid spec: " + issues.map(\.description).joined(separator: "; ")
@@ -110,6 +115,32 @@ public enum Autoscaler {
     static func sum(_ pods: [PodSample]) -> Double? {
         let values = pods.filter { $0.phase != .deleting && $0.phase != .failed }.compactMap(\.value)
         return values.isEmpty ? nil : values.reduce(0, +)
+    }
+
+    /// A service-wide total from the pods that reported, extrapolated to the running and ready pods as
+    /// Knative's scraper does (average of the sampled pods × ready pods), so one failing pod does not read as
+    /// a drop in load. `nil` when none reported.
+    static func extrapolatedTotal(_ pods: [PodSample]) -> Double? {
+        let live = pods.filter { $0.phase != .deleting && $0.phase != .failed }
+        let values = live.compactMap(\.value)
+        guard !values.isEmpty else { return nil }
+        let expected = live.filter { $0.value != nil || ($0.phase == .running && $0.ready) }.count
+        return values.reduce(0, +) / Double(values.count) * Double(expected)
+    }
+
+    /// Why missing data holds a scale-down, or `nil` when nothing is missing: sources without any data, and
+    /// running, ready pods without a sample at this instant. Stricter than HPA's missing-pod rule (which counts
+    /// a missing pod at the target when scaling down): a windowed strategy mixes instants, so any gap holds.
+    static func missingDataHold(_ snapshot: ScalingSnapshot, sourcesWithoutData: [String]) -> String? {
+        var parts: [String] = []
+        if !sourcesWithoutData.isEmpty { parts.append("no data for \(sourcesWithoutData.joined(separator: ", "))") }
+        for source in snapshot.sources where source.total == nil && !sourcesWithoutData.contains(source.metricName) {
+            let missing = snapshot.missingPods(source)
+            guard !missing.isEmpty else { continue }
+            let live = source.pods.filter { $0.phase == .running && $0.ready }.count
+            parts.append("\(missing.count) of \(live) pods have no \(source.metricName) (\(missing.prefix(3).joined(separator: ", "))\(missing.count > 3 ? ", …" : ""))")
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
     }
 
     // MARK: Validation

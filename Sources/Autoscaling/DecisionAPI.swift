@@ -130,13 +130,32 @@ public struct ScalingSnapshot: Codable, Sendable, Hashable {
     public var sources: [SourceSnapshot]
     /// Derived aggregate signals (keys in `Signal`).
     public var signals: [String: Double]
+    /// What went wrong while observing (failed scrapes, unusable values), one line each. Strategies name the
+    /// first when they have no data, so "no data" says whether metrics fail or are merely not there yet.
+    public var observationFailures: [String]
 
-    public init(currentReplicas: Int, readyReplicas: Int, roles: [RoleSnapshot] = [], sources: [SourceSnapshot] = [], signals: [String: Double] = [:]) {
+    public init(
+        currentReplicas: Int, readyReplicas: Int, roles: [RoleSnapshot] = [], sources: [SourceSnapshot] = [],
+        signals: [String: Double] = [:], observationFailures: [String] = []
+    ) {
         self.currentReplicas = currentReplicas
         self.readyReplicas = readyReplicas
         self.roles = roles
         self.sources = sources
         self.signals = signals
+        self.observationFailures = observationFailures
+    }
+
+    enum CodingKeys: String, CodingKey { case currentReplicas, readyReplicas, roles, sources, signals, observationFailures }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            currentReplicas: try c.decode(Int.self, forKey: .currentReplicas), readyReplicas: try c.decode(Int.self, forKey: .readyReplicas),
+            roles: try c.decodeIfPresent([RoleSnapshot].self, forKey: .roles) ?? [],
+            sources: try c.decodeIfPresent([SourceSnapshot].self, forKey: .sources) ?? [],
+            signals: try c.decodeIfPresent([String: Double].self, forKey: .signals) ?? [:],
+            observationFailures: try c.decodeIfPresent([String].self, forKey: .observationFailures) ?? [])
     }
 
     /// The role snapshot with the given name.

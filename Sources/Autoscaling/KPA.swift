@@ -187,7 +187,7 @@ public enum KPA {
                     stable: MetricWindow(windowSeconds: p.stableWindowSeconds, algorithm: p.algorithm),
                     panic: MetricWindow(windowSeconds: p.panicWindowSeconds, algorithm: p.algorithm))
             }
-            if let total = source.total ?? Autoscaler.sum(source.pods) {
+            if let total = source.total ?? Autoscaler.extrapolatedTotal(source.pods) {
                 w.stable.fill(total, at: now)
                 w.panic.fill(total, at: now)
                 details.metricValues[source.metricName] = total
@@ -204,7 +204,7 @@ public enum KPA {
             }
         }
         guard let largest else {
-            var d = Decision.inactive(current: snapshot.currentReplicas, reason: .failedGetMetrics, message: "no data to scale on yet", strategy: "KPA")
+            var d = Decision.inactive(current: snapshot.currentReplicas, reason: .failedGetMetrics, message: snapshot.noDataMessage, strategy: "KPA")
             d.details = details
             return d
         }
@@ -223,11 +223,11 @@ public enum KPA {
             able = ConditionHint(status: true, reason: .scaleDownStabilized, message: "the scale-down delay holds the highest recent decision")
         }
         var desired = r.desiredPodCount
-        if !missing.isEmpty && desired < snapshot.currentReplicas {
-            // Missing data never scales down: another source might need the capacity.
+        if desired < snapshot.currentReplicas, let hold = Autoscaler.missingDataHold(snapshot, sourcesWithoutData: missing) {
+            // Missing data never scales down: the pods or sources without data might need the capacity.
             desired = snapshot.currentReplicas
-            reason += " → \(desired) (held: no data for \(missing.joined(separator: ", ")))"
-            able = ConditionHint(status: true, reason: .scaleDownStabilized, message: "a metric source has no data; scale-down held")
+            reason += " → \(desired) (held: \(hold))"
+            able = ConditionHint(status: true, reason: .scaleDownStabilized, message: "metric data is missing (\(hold)); scale-down held")
         }
         return Decision(desiredReplicas: desired, reason: reason, ableToScale: able, details: details)
     }

@@ -1,10 +1,17 @@
 import Foundation
 
 /// A time-bucketed metric window with Knative's `TimedFloat64Buckets` semantics (1 s buckets by default):
-/// a ring of buckets covering `windowSeconds`, the first and last write, and a running total. The average is
-/// linear over the buckets that hold data since the first write (gaps inside the window count as 0, the
-/// time since the last write is excluded), or weighted-exponential with Knative's smoothing coefficient.
-/// Value type, Codable: the controller persists it and the simulator copies it freely.
+/// a ring of buckets covering `windowSeconds` and the first and last write. The average is linear over the
+/// buckets that hold data since the first write (gaps inside the window count as 0, the time since the last
+/// write is excluded), or weighted-exponential with Knative's smoothing coefficient.
+///
+/// Two deliberate differences from Knative, because here a missing metric is never a 0:
+/// - the window is empty once a whole window has passed since the last write (Knative's `IsEmpty` uses `>`,
+///   and its average returns 0 at exactly one window of silence, which would scale down on missing data);
+/// - sums are recomputed from the buckets (Kahan-compensated), never kept as a running total, so one huge
+///   value cannot leave the average broken after it leaves the window. Non-finite values are not recorded.
+///
+/// Value type, Codable: the controller keeps it in memory and the simulator copies it freely.
 public struct MetricWindow: Codable, Sendable, Hashable {
     /// How the window averages its buckets.
     public enum Algorithm: String, Codable, Sendable, Hashable, CaseIterable {
@@ -23,7 +30,6 @@ public struct MetricWindow: Codable, Sendable, Hashable {
     /// Bucket times (seconds since 1970, truncated to the granularity) of the first and last write.
     private(set) var firstWrite: Int64?
     private(set) var lastWrite: Int64?
-    private(set) var windowTotal: Double
 
     public init(windowSeconds: Double, granularitySeconds: Int64 = 1, algorithm: Algorithm = .linear) {
         let granularity = max(1, granularitySeconds)
@@ -32,7 +38,6 @@ public struct MetricWindow: Codable, Sendable, Hashable {
         self.granularitySeconds = granularity
         self.algorithm = algorithm
         buckets = Array(repeating: 0, count: Int((window / Double(granularity)).rounded(.up)))
-        windowTotal = 0
     }
 
     /// Knative's decay: at least `weightPrecision` of the weight within the window, never below 0.2.
@@ -67,14 +72,11 @@ public struct MetricWindow: Codable, Sendable, Hashable {
             if lastWrite == nil || Double(bt - lastWrite!) >= windowSeconds {
                 firstWrite = bt
                 for i in buckets.indices { buckets[i] = 0 }
-                windowTotal = 0
             } else {
                 let g = granularitySeconds
                 var t = lastWrite! + g
                 while t <= bt {
-                    let idx = index(t)
-                    windowTotal -= buckets[idx]
-                    buckets[idx] = 0
+                    buckets[index(t)] = 0
                     t += g
                 }
             }
@@ -89,7 +91,6 @@ public struct MetricWindow: Codable, Sendable, Hashable {
         let bt = bucketTime(time)
         guard value.isFinite, advance(to: bt) else { return }
         buckets[index(bt)] += value
-        windowTotal += value
     }
 
     /// Replaces the value of the bucket of `time`: for totals observed once per decision, the latest
@@ -97,9 +98,7 @@ public struct MetricWindow: Codable, Sendable, Hashable {
     public mutating func set(_ value: Double, at time: Date) {
         let bt = bucketTime(time)
         guard value.isFinite, advance(to: bt) else { return }
-        let idx = index(bt)
-        windowTotal += value - buckets[idx]
-        buckets[idx] = value
+        buckets[index(bt)] = value
     }
 
     /// Sample-and-hold: sets `value` in the bucket of `time` and in every bucket since the last write, so an
@@ -121,10 +120,12 @@ public struct MetricWindow: Codable, Sendable, Hashable {
         }
     }
 
-    /// True when nothing was written within the window before `time` (Knative's `IsEmpty`).
+    /// True when nothing was written within the window before `time`: a whole window (or more) has passed
+    /// since the last write. (Knative's `IsEmpty` says `>`; at exactly one window its average is 0, which
+    /// here would read as "no load" instead of "no data".)
     public func isEmpty(at time: Date) -> Bool {
         guard let lw = lastWrite else { return true }
-        return Double(bucketTime(time) - lw) > windowSeconds
+        return Double(bucketTime(time) - lw) >= windowSeconds
     }
 
     /// The window average at `time`, or `nil` when the window holds no data.
@@ -144,20 +145,28 @@ public struct MetricWindow: Codable, Sendable, Hashable {
         let written = Double((lw - fw) / g + 1)
         if d <= 0 {
             let numB = Swift.min(written, Double(buckets.count))
-            return Self.round6(windowTotal / numB)
+            return Self.round6(sum(endingAt: lw, count: buckets.count) / numB)
         } else if Double(d) < windowSeconds {
-            let st = Self.floorDiv(lw, g)
-            let e = Self.floorDiv(now, g)
-            var ret = windowTotal
-            var i = st + 1
-            while i <= e {
-                ret -= buckets[index(i * g)]
-                i += 1
-            }
-            let numB = Swift.min(written, Double(buckets.count - Int(e - st)))
-            return Self.round6(ret / numB)
+            // The buckets after the last write are excluded: they belong to the next lap of the ring.
+            let skipped = Int(Self.floorDiv(now, g) - Self.floorDiv(lw, g))
+            let numB = Swift.min(written, Double(buckets.count - skipped))
+            return Self.round6(sum(endingAt: lw, count: buckets.count - skipped) / numB)
         }
         return 0
+    }
+
+    /// The compensated (Kahan–Babuška) sum of the `count` buckets ending at bucket time `last`.
+    private func sum(endingAt last: Int64, count: Int) -> Double {
+        var total = 0.0, compensation = 0.0
+        var t = last
+        for _ in 0..<Swift.max(0, count) {
+            let v = buckets[index(t)]
+            let next = total + v
+            compensation += abs(total) >= abs(v) ? (total - next) + v : (v - next) + total
+            total = next
+            t -= granularitySeconds
+        }
+        return total + compensation
     }
 
     private func weightedAverage(at time: Date) -> Double {
@@ -183,8 +192,12 @@ public struct MetricWindow: Codable, Sendable, Hashable {
         return ret
     }
 
-    /// Knative rounds linear averages down to 6 decimals.
-    static func round6(_ x: Double) -> Double { (x * 1e6).rounded(.down) / 1e6 }
+    /// Knative rounds linear averages down to 6 decimals; values too large to carry 6 decimals (|x| ≥ 2⁵³·1e-6)
+    /// are returned as they are instead of overflowing.
+    static func round6(_ x: Double) -> Double {
+        guard x.isFinite, abs(x) < 9e9 else { return x }
+        return (x * 1e6).rounded(.down) / 1e6
+    }
 }
 
 /// Knative's `max.TimeWindow`: the maximum of the values recorded over the last `durationSeconds`, kept with

@@ -117,11 +117,14 @@ public actor MetricsCollector {
                         return Self.sample(pod, nil)
                     }
                     guard case .metrics(let set)? = outcome(url) else { return Self.sample(pod, nil) }
-                    let v = tracker.value(
+                    var v = tracker.value(
                         of: s.targetMetric, in: set, collector: key, pod: pod.name, endpoint: url, at: now,
                         quantile: configuration.histogramQuantile)
+                    if let value = v.value, let problem = SampleSanity.problem(value, metric: snapshot.metricName) {
+                        v = .missing("\(snapshot.metricName) \(problem); treated as missing")
+                    }
                     if case .missing(let reason) = v {
-                        failures.append(ScrapeFailure(pod: pod.name, sourceIndex: i, message: "\(reason) at \(url)"))
+                        failures.append(ScrapeFailure(pod: pod.name, sourceIndex: i, message: "\(reason) at \(HTTPFetch.redacted(url))"))
                     }
                     return Self.sample(pod, v.value)
                 }
@@ -177,8 +180,8 @@ public actor MetricsCollector {
             return nil
         }
         let sum = values.reduce(0, +)
-        guard sum.isFinite else {
-            failures.append(ScrapeFailure(pod: pod, sourceIndex: source, message: "the query returned \(sum)"))
+        if let problem = SampleSanity.problem(sum, metric: "") {
+            failures.append(ScrapeFailure(pod: pod, sourceIndex: source, message: "the query's result \(problem); treated as missing"))
             return nil
         }
         return sum

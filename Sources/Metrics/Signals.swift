@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Pools: "decode" pods are those with role `decode` and "prefill" pods those with role `prefill`; when no
 /// pod has a role, every pod is in both. Rates summed over a pool are extrapolated from the pods that gave a
-/// value to all scraped pods of the pool (mean × count), so a missing pod never lowers a total.
+/// value to all scraped pods of the pool (mean × count), so a missing pod never lowers a total. A value that
+/// `SampleSanity` rejects (negative, non-finite, out of range) counts as missing.
 enum SignalDeriver {
     /// Every metric the signals read (so a scrape can skip the rest).
     static let metricNames = [
@@ -35,7 +36,8 @@ enum SignalDeriver {
             var values: [Double] = []
             for s in pool.scrapes {
                 guard let family = s.metrics.lookup(metric), family.type == .counter else { continue }
-                if let v = tracker.rate(of: family, collector: collector, pod: s.pod.name, endpoint: s.url, at: now).value { values.append(v) }
+                if let v = tracker.rate(of: family, collector: collector, pod: s.pod.name, endpoint: s.url, at: now).value,
+                   SampleSanity.problem(v, metric: metric) == nil { values.append(v) }
             }
             guard !values.isEmpty else { return nil }
             return values.reduce(0, +) / Double(values.count) * Double(max(pool.size, values.count))
@@ -67,8 +69,9 @@ enum SignalDeriver {
 
         let kv = decode.scrapes.compactMap { s -> Double? in
             guard let f = s.metrics.lookup("kv_cache_usage_perc"), f.type == .gauge || f.type == .untyped,
-                let v = f.sum, v.isFinite else { return nil }
-            return v / Double(max(1, f.samples.count))
+                let v = f.sum.map({ $0 / Double(max(1, f.samples.count)) }), SampleSanity.problem(v, metric: Signal.decodeKVUsage) == nil
+            else { return nil }
+            return v
         }
         if !kv.isEmpty { signals[Signal.decodeKVUsage] = kv.reduce(0, +) / Double(kv.count) }
         return signals.filter { $0.value.isFinite }
