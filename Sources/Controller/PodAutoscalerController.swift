@@ -70,15 +70,24 @@ public final class PodAutoscalerController: Sendable {
         }
     }
 
-    /// True once both caches have synced (for `/readyz`).
-    public var isReady: Bool { autoscalerInformer.hasSynced && podInformer.hasSynced }
+    /// True once both caches have synced.
+    var hasSynced: Bool { autoscalerInformer.hasSynced && podInformer.hasSynced }
 
-    /// Why the controller is not ready yet (for the `/readyz` body).
+    /// True while both caches are synced and their last LIST/WATCH succeeded (for `/readyz`): an API server
+    /// outage makes the controller unready until a watch is accepted again.
+    public var isReady: Bool { autoscalerInformer.isHealthy && podInformer.isHealthy }
+
+    /// Why the controller is not ready (for the `/readyz` body).
     public var notReadyReason: String {
-        let errors = [("podautoscalers", autoscalerInformer), ("pods", podInformer)].compactMap { name, informer in
-            informer.hasSynced ? nil : "\(name): \(informer.lastError ?? "listing")"
+        let informers = [("podautoscalers", autoscalerInformer), ("pods", podInformer)]
+        let unsynced = informers.compactMap { name, informer in
+            informer.hasSynced ? nil : "\(name): \(informer.lastError.map(LogThrottle.normalized) ?? "listing")"
         }
-        return errors.isEmpty ? "ready" : "informer caches have not synced: " + errors.joined(separator: "; ")
+        if !unsynced.isEmpty { return "informer caches have not synced: " + unsynced.joined(separator: "; ") }
+        let failing = informers.compactMap { name, informer in
+            informer.lastError.map { "\(name): \(LogThrottle.normalized($0))" }
+        }
+        return failing.isEmpty ? "ready" : "cannot list or watch (serving the cached state meanwhile): " + failing.joined(separator: "; ")
     }
 
     /// Fails at once, with what to do, when the PodAutoscaler CRD is not served (controller-runtime's
@@ -112,7 +121,7 @@ public final class PodAutoscalerController: Sendable {
         }
         defer { informers.cancel() }
         logger.info("waiting for caches to sync", metadata: ["namespace": "\(configuration.namespace ?? "<all>")"])
-        while !isReady {
+        while !hasSynced {
             if shutdownRequested.isSignalled { return }
             try? await Task.sleep(for: .milliseconds(50))
         }
@@ -200,22 +209,19 @@ public struct ControllerStartupError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Logs informer failures, each distinct message at most once every 30 s (the informer retries with backoff).
+/// Logs informer failures: each distinct message (URL query strings ignored) at most once every 30 s per
+/// resource, with the count of repeats (the informer retries with backoff).
 final class ErrorLog: Sendable {
     private let logger: Logger
-    private let last = Locked<[String: Date]>([:])
+    private let throttle = LogThrottle(interval: 30)
     init(logger: Logger) { self.logger = logger }
 
     func report(_ resource: String, _ error: any Error) {
-        let message = (error as? KubeAPIError).map { "\($0.code) \($0.reason): \($0.message)" } ?? "\(error)"
-        let key = resource + "|" + message
-        let now = Date()
-        let due = last.withLock { seen -> Bool in
-            if let t = seen[key], now.timeIntervalSince(t) < 30 { return false }
-            seen[key] = now
-            return true
-        }
-        if due { logger.error("cannot list or watch", metadata: ["resource": "\(resource)", "error": "\(message)"]) }
+        let message = LogThrottle.normalized((error as? KubeAPIError).map { "\($0.code) \($0.reason): \($0.message)" } ?? "\(error)")
+        guard case .write(let suppressed) = throttle.check(subject: resource, reason: "ListWatch", message: message, now: Date()) else { return }
+        var metadata: Logger.Metadata = ["resource": "\(resource)", "error": "\(message)"]
+        if suppressed > 0 { metadata["repeated"] = "\(suppressed)" }
+        logger.error("cannot list or watch", metadata: metadata)
     }
 }
 

@@ -21,6 +21,9 @@ public struct PodAutoscalerReconcilerOptions: Sendable {
     public var minimumTick: Double = 0.5
     /// Status changes that touch only `currentMetrics` are written at most this often.
     public var metricsStatusInterval: Double = 15
+    /// A warning repeated with the same reason and message for one PodAutoscaler is logged at most this often
+    /// (seconds); the next line says how many repeats were suppressed.
+    public var repeatedLogInterval: Double = 300
     public init() {}
 }
 
@@ -41,6 +44,8 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
     let logger: Logger
     let options: PodAutoscalerReconcilerOptions
     let states = AutoscalerStates()
+    /// Repeated warnings per PodAutoscaler and reason: once per interval, with the count of repeats.
+    let logThrottle: LogThrottle
     /// Target identity → its owning PodAutoscaler, for one generation of the PodAutoscaler cache.
     private let owners = Locked<(generation: UInt64, owners: [String: (created: String, name: String)])>((.max, [:]))
 
@@ -58,10 +63,47 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         self.wallClock = wallClock
         self.logger = logger
         self.options = options
+        logThrottle = LogThrottle(interval: options.repeatedLogInterval)
         ControllerMetricNames.register(in: registry)
     }
 
+    /// One reconcile. Any failure that escapes the steps (a status write while the API server is down, say) is
+    /// logged (rate-limited) and retried after max(tick, `minimumRetry`), never with the work queue's growing
+    /// per-item backoff, so the autoscaler resumes within a tick of the server's return.
     public func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
+        do {
+            return try await reconcileSteps(key)
+        } catch let retry as RetryAfter {
+            throw retry
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            let message = Self.describe(error)
+            log(.error, key, reason: "ReconcileFailed", "cannot reconcile", message: message)
+            throw RetryAfter(retryDelay(key), underlying: error)
+        }
+    }
+
+    /// max(tick, `minimumRetry`) for the PodAutoscaler `key` as cached (`minimumRetry` when it is not decodable).
+    private func retryDelay(_ key: ObjectKey) -> Duration {
+        let spec = autoscalers.get(key).flatMap { try? $0.decode(PodAutoscaler.self).spec }
+        let tick = spec.map { max(Autoscaler.tickSeconds($0), options.minimumTick) } ?? 0
+        return max(.milliseconds(Int64((tick * 1000).rounded())), options.minimumRetry)
+    }
+
+    /// Writes a log line unless the same subject, reason and message were logged within the throttle's
+    /// interval (then it is counted, and the next line says how many were suppressed).
+    private func log(_ level: Logger.Level, _ key: ObjectKey, reason: String, _ line: Logger.Message, message: String,
+                     metadata extra: Logger.Metadata = [:]) {
+        guard case .write(let suppressed) = logThrottle.check(subject: key.description, reason: reason, message: message, now: wallClock())
+        else { return }
+        var metadata: Logger.Metadata = ["podautoscaler": "\(key)", "reason": "\(reason)", "message": "\(message)"]
+        metadata.merge(extra) { a, _ in a }
+        if suppressed > 0 { metadata["repeated"] = "\(suppressed)" }
+        logger.log(level: level, line, metadata: metadata)
+    }
+
+    private func reconcileSteps(_ key: ObjectKey) async throws -> ReconcileResult {
         guard let object = autoscalers.get(key) else {
             await cleanUp(key)
             return .done
@@ -117,9 +159,9 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         } catch {
             let message = Self.describe(error)
             await recorder.record(subject, type: .warning, reason: "FailedGetScale", action: "GetScale", note: message)
+            log(.warning, key, reason: "FailedGetScale", "cannot read the target's scale", message: message)
             let status = PodAutoscalerStatusBuilder.failedGetScale(previous, generation: generation, message: message, now: now)
-            try await writeStatus(key, object, status, now: now)
-            logger.warning("cannot read the target's scale", metadata: ["podautoscaler": "\(key)", "error": "\(message)"])
+            try await writeStatusOrRetry(key, object, status, now: now, retry: max(tick, options.minimumRetry))
             return .requeueAfter(max(tick, options.minimumRetry))
         }
         let current = Int(scale["spec"]?["replicas"]?.intValue ?? 0)
@@ -127,9 +169,10 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         let expression = selector.isEmpty ? nil : try? LabelSelectorExpression(parsing: selector)
         if let problem = Self.selectorProblem(selector, parsed: expression, needed: Self.needsPods(pa.spec)) {
             await recorder.record(subject, type: .warning, reason: problem.reason, action: "SelectPods", note: problem.message)
+            log(.warning, key, reason: problem.reason, "cannot select the target's pods", message: problem.message)
             let status = PodAutoscalerStatusBuilder.invalidSelector(previous, generation: generation, current: current,
                                                                     reason: problem.reason, message: problem.message, now: now)
-            try await writeStatus(key, object, status, now: now)
+            try await writeStatusOrRetry(key, object, status, now: now, retry: max(tick, options.minimumRetry))
             return .requeueAfter(max(tick, options.minimumRetry))
         }
 
@@ -151,7 +194,8 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
                                              current: current, now: now)
         var state = stateBefore
         let snapshot = ScalingSnapshot(currentReplicas: current, readyReplicas: targetPods.filter { $0.ready && $0.phase == .running }.count,
-                                       sources: collected.sources, signals: collected.signals)
+                                       sources: collected.sources, signals: collected.signals,
+                                       observationFailures: collected.failures.map(\.description))
         let decision = Autoscaler.decide(spec: pa.spec, snapshot: snapshot, state: &state, now: now)
         // Not while every pod is still starting (no data yet is no failure), as a warning once pods serve.
         if !decision.scalingActive, [ReasonCode.failedGetMetrics, .invalidMetricSourceType].contains(decision.activeCondition.reason),
@@ -190,7 +234,7 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
                     writeError = error
                     await recorder.record(subject, type: .warning, reason: "FailedRescale", action: "Scale",
                                           note: "New size: \(desired); reason: \(decision.reason); error: \(message)")
-                    logger.error("cannot write the target's scale", metadata: ["podautoscaler": "\(key)", "error": "\(message)"])
+                    log(.error, key, reason: "FailedRescale", "cannot write the target's scale", message: message)
                 }
             }
         }
@@ -204,12 +248,7 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         // Report.
         let status = PodAutoscalerStatusBuilder.decided(previous, generation: generation, spec: pa.spec, decision: decision,
                                                         current: current, outcome: outcome, now: now)
-        do {
-            try await writeStatus(key, object, status, now: now)
-        } catch {
-            logger.error("cannot write status", metadata: ["podautoscaler": "\(key)", "error": "\(Self.describe(error))"])
-            throw RetryAfter(max(tick, options.minimumRetry), underlying: error)
-        }
+        try await writeStatusOrRetry(key, object, status, now: now, retry: max(tick, options.minimumRetry))
         registry.set(ControllerMetricNames.desiredReplicas, labels, Double(desired))
         if case .scaled(_, let to) = outcome {
             registry.set(ControllerMetricNames.actualReplicas, labels, Double(to))
@@ -236,9 +275,19 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
                         _ generation: Int64?, reason: String, message: String, now: Date) async throws {
         await states.resetState(key)
         await recorder.record(subject, type: .warning, reason: reason, action: "Validate", note: message)
-        logger.warning("not scaling", metadata: ["podautoscaler": "\(key)", "reason": "\(reason)", "message": "\(message)"])
+        log(.warning, key, reason: reason, "not scaling", message: message)
         let status = PodAutoscalerStatusBuilder.rejected(previous, generation: generation, reason: reason, message: message, now: now)
-        try await writeStatus(key, object, status, now: now)
+        try await writeStatusOrRetry(key, object, status, now: now, retry: retryDelay(key))
+    }
+
+    /// `writeStatus`, with a failure logged (rate-limited) and turned into a fixed-interval retry.
+    private func writeStatusOrRetry(_ key: ObjectKey, _ object: JSONValue, _ status: PodAutoscalerStatus, now: Date, retry: Duration) async throws {
+        do {
+            try await writeStatus(key, object, status, now: now)
+        } catch {
+            log(.error, key, reason: "FailedUpdateStatus", "cannot write status", message: Self.describe(error))
+            throw RetryAfter(retry, underlying: error)
+        }
     }
 
     /// The oldest live PodAutoscaler in `namespace` that scales the same target (and role) as `spec`. The
@@ -252,6 +301,8 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
             let ref = o["spec"]?["scaleTargetRef"]
             guard o["metadata"]?["deletionTimestamp"] == nil, let name = o["metadata"]?["name"]?.stringValue,
                   let kind = ref?["kind"]?.stringValue, let target = ref?["name"]?.stringValue else { continue }
+            // An invalid PodAutoscaler scales nothing, so it owns nothing: it must not block a valid one.
+            guard let spec = try? o.decode(PodAutoscaler.self).spec, Autoscaler.validate(spec).isEmpty else { continue }
             let identity = (o["metadata"]?["namespace"]?.stringValue ?? "") + "/" + Self.targetIdentity(
                 CrossVersionObjectReference(apiVersion: ref?["apiVersion"]?.stringValue, kind: kind, name: target),
                 role: o["spec"]?["subTargetSelector"]?["roleName"]?.stringValue)
@@ -394,6 +445,7 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
     }
 
     private func cleanUp(_ key: ObjectKey) async {
+        logThrottle.forget(subject: key.description)
         await states.remove(key)
         await metrics.forget(key: key.description)
         let labels = ["namespace": key.namespace, "name": key.name]

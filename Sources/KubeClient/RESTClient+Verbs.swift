@@ -90,7 +90,10 @@ extension RESTClient {
     /// Opens a watch and yields its events as they arrive (never buffering the whole response).
     /// The stream ends when the server closes the watch (e.g. at `timeoutSeconds`); an `ERROR` event is
     /// delivered as `.error(status)` — `status.isExpired` signals 410, i.e. re-list.
-    public func watch(_ r: GroupVersionResource, namespace: String? = nil, options: ListOptions) -> AsyncThrowingStream<WatchEvent, any Error> {
+    /// `opened` is called once the server has accepted the watch (HTTP 200), before any event: an idle watch
+    /// is healthy even while no event arrives.
+    public func watch(_ r: GroupVersionResource, namespace: String? = nil, options: ListOptions,
+                      opened: (@Sendable () -> Void)? = nil) -> AsyncThrowingStream<WatchEvent, any Error> {
         let path = withQuery(r.path(namespace: namespace), options.queryItems(watch: true))
         return AsyncThrowingStream { continuation in
             let task = Task {
@@ -105,6 +108,7 @@ extension RESTClient {
                         let body = try await response.collect(limit: 1 << 20)
                         throw KubeAPIError(response: HTTPResponse(status: response.status, headers: response.headers, body: body), method: "GET", path: path)
                     }
+                    opened?()
                     for try await line in response.lines() where !line.isEmpty {
                         continuation.yield(try WatchEvent(json: line))
                     }

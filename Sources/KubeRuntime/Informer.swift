@@ -78,11 +78,16 @@ public final class Informer<C: Clock>: Sendable where C.Duration == Duration {
         self.handler = handler
     }
 
-    /// The last LIST or WATCH failure, cleared by the next successful LIST (for `/readyz` and logs).
+    /// The last LIST or WATCH failure, cleared by the next successful LIST or accepted WATCH (for `/readyz`
+    /// and logs).
     public var lastError: String? { state.withLock { $0.lastError } }
 
-    /// True once the first LIST has been applied to the store.
+    /// True once the first LIST has been applied to the store (it stays true through later outages: the
+    /// cache keeps serving its last state).
     public var hasSynced: Bool { state.withLock { $0.synced } }
+
+    /// Synced, and the last LIST or WATCH succeeded: false during an API server outage.
+    public var isHealthy: Bool { state.withLock { $0.synced && $0.lastError == nil } }
     /// The resourceVersion the cache reflects.
     public var lastResourceVersion: String { state.withLock { $0.lastRV } }
     /// How many LISTs and WATCHes were made (for tests and metrics).
@@ -168,7 +173,8 @@ public final class Informer<C: Clock>: Sendable where C.Duration == Duration {
         let lo = watchTimeout.lowerBound, hi = watchTimeout.upperBound
         opts.timeoutSeconds = lo + Int(Double(hi - lo) * random())
         state.withLock { $0.watches += 1 }
-        for try await event in client.watch(resource, namespace: namespace, options: opts) {
+        let opened: @Sendable () -> Void = { [state] in state.withLock { $0.lastError = nil } }
+        for try await event in client.watch(resource, namespace: namespace, options: opts, opened: opened) {
             switch event {
             case .added(let o), .modified(let o):
                 let old = store.upsert(o)

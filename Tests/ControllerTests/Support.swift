@@ -72,7 +72,7 @@ struct ReconcilerFixture {
     let pods = ObjectStore()
     let reconciler: PodAutoscalerReconciler<ContinuousClock>
 
-    static func start(advisory: Bool = false) async throws -> ReconcilerFixture {
+    static func start(advisory: Bool = false, logger: Logger = quietLogger) async throws -> ReconcilerFixture {
         let clock = TestWallClock()
         var config = KubeEmulator.Configuration()
         config.kubelet = KubeletOptions()
@@ -84,7 +84,7 @@ struct ReconcilerFixture {
             let text = try String(contentsOfFile: "\(repositoryRoot)/crds/\(file)", encoding: .utf8)
             for doc in try YAML.loadAll(text) { _ = try emulator.apply(doc) }
         }
-        return try ReconcilerFixture(emulator: emulator, client: client, clock: clock, advisory: advisory)
+        return try ReconcilerFixture(emulator: emulator, client: client, clock: clock, advisory: advisory, logger: logger)
     }
 
     /// A fixture with the `model` Deployment at `replicas`, one PodAutoscaler, and the pods' scripted values.
@@ -96,7 +96,7 @@ struct ReconcilerFixture {
         return f
     }
 
-    private init(emulator: KubeEmulator, client: RESTClient, clock: TestWallClock, advisory: Bool) throws {
+    private init(emulator: KubeEmulator, client: RESTClient, clock: TestWallClock, advisory: Bool, logger: Logger) throws {
         self.emulator = emulator
         self.clock = clock
         self.client = client
@@ -105,7 +105,7 @@ struct ReconcilerFixture {
         reconciler = PodAutoscalerReconciler(
             client: client, discovery: Discovery(client: client), autoscalers: autoscalers, pods: pods, metrics: metrics,
             recorder: EventRecorder(client: client, instance: "test", clock: ContinuousClock()), registry: registry,
-            wallClock: { clock.now }, logger: quietLogger, options: options)
+            wallClock: { clock.now }, logger: logger, options: options)
     }
 
     /// A fresh reconciler over the same caches (a controller restart: strategy memory is gone).
@@ -188,6 +188,17 @@ func autoscalerYAML(_ name: String, strategy: String, target: String = "10", met
         - {metricSourceType: pod, protocolType: http, port: "8000", path: /metrics, targetMetric: \(metric), targetValue: "\(target)"}
     \(extra)
     """
+}
+
+/// Log lines captured in memory (text format), for tests that count them.
+final class CapturedLog: Sendable {
+    private let box = LockedBox<[String]>([])
+    var lines: [String] { box.value }
+    var logger: Logger {
+        Logger(label: "test") { [box] label in LineLogHandler(label: label, format: .text, level: .info) { line in box.mutate { $0.append(line) } } }
+    }
+    /// Lines containing every one of `parts`.
+    func lines(containing parts: String...) -> [String] { lines.filter { line in parts.allSatisfy { line.contains($0) } } }
 }
 
 /// Tests assert on status and events; the log would only add noise.
