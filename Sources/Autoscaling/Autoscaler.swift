@@ -162,6 +162,9 @@ public enum Autoscaler {
                 issue("spec.minReplicas", "must not exceed maxReplicas (\(spec.maxReplicas)), got \(minReplicas)")
             }
         }
+        for (field, value) in [("observeWindowSeconds", spec.observeWindowSeconds), ("panicWindowSeconds", spec.panicWindowSeconds)] {
+            if let value, !(1...3600).contains(value) { issue("spec.\(field)", "must be within 1...3600 seconds, got \(value)") }
+        }
         if let tick = spec.tickSeconds, !(tick.isFinite && tick > 0) {
             issue("spec.tickSeconds", "must be a positive number of seconds, got \(Fmt.num(tick))")
         }
@@ -173,7 +176,9 @@ public enum Autoscaler {
             let path = "spec.metricsSources[\(i)]"
             let type = MetricSourceType(rawValue: source.metricSourceType)
             if type == nil {
-                issue("\(path).metricSourceType", "must be pod, prometheus or resource, got \(source.metricSourceType)")
+                let aibrix = ["external", "domain", "custom"].contains(source.metricSourceType)
+                    ? " (AIBrix's \(source.metricSourceType) sources read an external or custom metrics API: use a prometheus source with the query behind it)" : ""
+                issue("\(path).metricSourceType", "must be pod, prometheus or resource, got \(source.metricSourceType)\(aibrix)")
             }
             if source.targetMetric.isEmpty { issue("\(path).targetMetric", "must not be empty") }
             if let target = MetricTarget.parse(source.targetValue) {

@@ -18,6 +18,8 @@ actor AutoscalerStates {
         var uid = ""
         /// The metric names of the last decision (their gauges exist).
         var metricNames: Set<String> = []
+        /// The AIBrix settings reported by the last events (applied and ignored, described).
+        var compatibilityReport: [String] = []
     }
 
     private var entries: [ObjectKey: Entry] = [:]
@@ -48,6 +50,14 @@ actor AutoscalerStates {
         let gone = (entries[key]?.metricNames ?? []).subtracting(names)
         entries[key]?.metricNames = names
         return gone
+    }
+
+    /// Records the AIBrix settings report; true when it differs from the last one (events are due).
+    func swapCompatibilityReport(_ key: ObjectKey, _ report: [String]) -> Bool {
+        if entries[key] == nil { entries[key] = Entry(state: AutoscalerState(), target: "") }
+        guard entries[key]?.compatibilityReport != report else { return false }
+        entries[key]?.compatibilityReport = report
+        return true
     }
 
     func lastWritten(_ key: ObjectKey) -> (status: PodAutoscalerStatus, time: Date)? { entries[key]?.written }

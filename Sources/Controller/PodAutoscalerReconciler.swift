@@ -120,14 +120,18 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         let previous = await states.lastStatus(key) ?? (try? object["status"]?.decode(PodAutoscalerStatus.self))
 
         // The spec: decodable, valid, and the only PodAutoscaler of its target.
-        let pa: PodAutoscaler
+        var pa: PodAutoscaler
         do {
             pa = try object.decode(PodAutoscaler.self)
         } catch {
             try await reject(key, object, subject, previous, generation, reason: "InvalidSpec", message: "invalid spec: \(error)", now: now)
             return .done
         }
-        let issues = Autoscaler.validate(pa.spec)
+        // AIBrix annotations and fields stand in for the typed fields they map to (a typed field wins).
+        let compatibility = AIBrixCompatibility.resolve(pa)
+        pa.spec = compatibility.spec
+        await reportCompatibility(key, subject, compatibility)
+        let issues = compatibility.issues + Autoscaler.validate(pa.spec)
         guard issues.isEmpty else {
             let message = "invalid spec: " + issues.map(\.description).joined(separator: "; ")
             try await reject(key, object, subject, previous, generation, reason: "InvalidSpec", message: message, now: now)
@@ -247,7 +251,8 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
 
         // Report.
         let status = PodAutoscalerStatusBuilder.decided(previous, generation: generation, spec: pa.spec, decision: decision,
-                                                        current: current, outcome: outcome, now: now)
+                                                        current: current, outcome: outcome, now: now,
+                                                        specNote: Self.ignoredNote(compatibility))
         try await writeStatusOrRetry(key, object, status, now: now, retry: max(tick, options.minimumRetry))
         registry.set(ControllerMetricNames.desiredReplicas, labels, Double(desired))
         if case .scaled(_, let to) = outcome {
@@ -270,6 +275,24 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
     }
 
     // MARK: - Steps
+
+    /// Events for the AIBrix settings that were used (Normal `AIBrixSettingsApplied`) and for those accepted but
+    /// without effect here (Warning `AIBrixSettingsIgnored`), once per change of the settings, not per tick.
+    private func reportCompatibility(_ key: ObjectKey, _ subject: EventSubject, _ r: AIBrixCompatibility.Resolution) async {
+        guard await states.swapCompatibilityReport(key, r.applied.map(\.description) + r.ignored.map(\.description)) else { return }
+        if !r.applied.isEmpty {
+            await recorder.record(subject, type: .normal, reason: "AIBrixSettingsApplied", action: "Validate",
+                                  note: r.applied.map(\.description).joined(separator: "; "))
+        }
+        if let note = Self.ignoredNote(r) {
+            await recorder.record(subject, type: .warning, reason: "AIBrixSettingsIgnored", action: "Validate", note: note)
+        }
+    }
+
+    /// "AIBrix settings without effect here: …", or `nil` when there are none.
+    static func ignoredNote(_ r: AIBrixCompatibility.Resolution) -> String? {
+        r.ignored.isEmpty ? nil : "AIBrix settings without effect here: " + r.ignored.map(\.description).joined(separator: "; ")
+    }
 
     private func reject(_ key: ObjectKey, _ object: JSONValue, _ subject: EventSubject, _ previous: PodAutoscalerStatus?,
                         _ generation: Int64?, reason: String, message: String, now: Date) async throws {

@@ -74,9 +74,10 @@ public enum PodAutoscalerStatusBuilder {
     }
 
     /// After a decision: scale counts, current metrics, the decision's condition hints, and history.
+    /// `specNote` is appended to the `ValidSpec` message (e.g. AIBrix settings accepted but not used).
     public static func decided(
         _ old: PodAutoscalerStatus?, generation: Int64?, spec: PodAutoscalerSpec, decision: Decision, current: Int,
-        outcome: ScaleOutcome, now: Date
+        outcome: ScaleOutcome, now: Date, specNote: String? = nil
     ) -> PodAutoscalerStatus {
         var s = old ?? PodAutoscalerStatus()
         let time = RFC3339.format(now, fractionDigits: 0)
@@ -84,7 +85,7 @@ public enum PodAutoscalerStatusBuilder {
         s.desiredScale = decision.desiredReplicas
         s.currentMetrics = currentMetrics(decision, spec: spec)
         var c = s.conditions ?? []
-        c.set(valid(generation, time))
+        c.set(valid(generation, time, note: specNote))
         switch outcome {
         case .scaled(let from, let to):
             s.actualScale = to
@@ -137,9 +138,10 @@ public enum PodAutoscalerStatusBuilder {
         return h
     }
 
-    private static func valid(_ generation: Int64?, _ time: String) -> Condition {
+    private static func valid(_ generation: Int64?, _ time: String, note: String? = nil) -> Condition {
         Condition(type: PodAutoscalerCondition.validSpec, status: .isTrue, observedGeneration: generation,
-                  lastTransitionTime: time, reason: "ValidSpec", message: "the spec is valid and the target is not shared")
+                  lastTransitionTime: time, reason: "ValidSpec",
+                  message: "the spec is valid and the target is not shared" + (note.map { "; " + $0 } ?? ""))
     }
 
     private static func hint(_ type: String, _ h: ConditionHint, _ generation: Int64?, _ time: String) -> Condition {

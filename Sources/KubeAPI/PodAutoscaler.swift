@@ -139,6 +139,11 @@ public struct PodAutoscalerSpec: Codable, Sendable, Hashable {
     public var schedules: [ScheduleSpec]?
     /// Decision period in seconds (default 15 for HPA, 2 for the others).
     public var tickSeconds: Double?
+    /// AIBrix's stable metric window in seconds (1...3600): KPA's `stableWindowSeconds`, APA's `windowSeconds`
+    /// when those are unset (`AIBrixCompatibility`).
+    public var observeWindowSeconds: Int?
+    /// AIBrix's KPA panic window in seconds (1...3600), when `kpa.panicWindowPercentage` is unset.
+    public var panicWindowSeconds: Int?
 
     public init(
         scaleTargetRef: CrossVersionObjectReference, minReplicas: Int? = nil, maxReplicas: Int,

@@ -29,4 +29,40 @@ public struct ScheduleSpec: Codable, Sendable, Hashable {
         self.minReplicas = minReplicas
         self.maxReplicas = maxReplicas
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, days, start, end, timeZone, replicas, minReplicas, maxReplicas
+        // AIBrix's spellings (`PodAutoscalerSchedule`), accepted when ours are absent.
+        case daysOfWeek, startTime, endTime, timezone
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        days = try c.decodeIfPresent([String].self, forKey: .days) ?? c.decodeIfPresent([String].self, forKey: .daysOfWeek)
+        guard let start = try c.decodeIfPresent(String.self, forKey: .start) ?? c.decodeIfPresent(String.self, forKey: .startTime) else {
+            throw DecodingError.keyNotFound(CodingKeys.start, .init(codingPath: c.codingPath, debugDescription: "start (or AIBrix's startTime) is required"))
+        }
+        guard let end = try c.decodeIfPresent(String.self, forKey: .end) ?? c.decodeIfPresent(String.self, forKey: .endTime) else {
+            throw DecodingError.keyNotFound(CodingKeys.end, .init(codingPath: c.codingPath, debugDescription: "end (or AIBrix's endTime) is required"))
+        }
+        self.start = start
+        self.end = end
+        timeZone = try c.decodeIfPresent(String.self, forKey: .timeZone) ?? c.decodeIfPresent(String.self, forKey: .timezone)
+        replicas = try c.decodeIfPresent(Int.self, forKey: .replicas)
+        minReplicas = try c.decodeIfPresent(Int.self, forKey: .minReplicas)
+        maxReplicas = try c.decodeIfPresent(Int.self, forKey: .maxReplicas)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(name, forKey: .name)
+        try c.encodeIfPresent(days, forKey: .days)
+        try c.encode(start, forKey: .start)
+        try c.encode(end, forKey: .end)
+        try c.encodeIfPresent(timeZone, forKey: .timeZone)
+        try c.encodeIfPresent(replicas, forKey: .replicas)
+        try c.encodeIfPresent(minReplicas, forKey: .minReplicas)
+        try c.encodeIfPresent(maxReplicas, forKey: .maxReplicas)
+    }
 }

@@ -172,7 +172,14 @@ public struct ScenarioSpec: Decodable, Sendable {
             let kind = o["kind"]?.stringValue ?? ""
             switch kind {
             case "PodAutoscaler":
-                autoscalers.append(try o.decode(PodAutoscaler.self))
+                // AIBrix annotations stand in for the typed fields, as in the controller.
+                var pa = try o.decode(PodAutoscaler.self)
+                let compatibility = AIBrixCompatibility.resolve(pa)
+                if !compatibility.issues.isEmpty {
+                    throw SimulationError("\(at): PodAutoscaler \(pa.metadata.name ?? ""): " + compatibility.issues.map(\.description).joined(separator: "; "))
+                }
+                pa.spec = compatibility.spec
+                autoscalers.append(pa)
             case "DeploymentGroup":
                 let dg = try o.decode(DeploymentGroup.self)
                 let name = dg.metadata.name ?? "group"

@@ -41,7 +41,7 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let pa: PodAutoscaler
+        var pa: PodAutoscaler
         do {
             pa = try YAML.decode(PodAutoscaler.self, from: try read(autoscaler))
         } catch let e as Failure {
@@ -49,7 +49,12 @@ struct ReplayCommand: AsyncParsableCommand {
         } catch {
             throw Failure(description: "\(autoscaler): \(error)")
         }
-        let issues = Autoscaler.validate(pa.spec)
+        // AIBrix annotations stand in for the typed fields, as in the controller.
+        let compatibility = AIBrixCompatibility.resolve(pa)
+        pa.spec = compatibility.spec
+        for note in compatibility.applied { FileHandle.standardError.write(Data("\(autoscaler): \(note)\n".utf8)) }
+        for note in compatibility.ignored { FileHandle.standardError.write(Data("\(autoscaler): warning: \(note)\n".utf8)) }
+        let issues = compatibility.issues + Autoscaler.validate(pa.spec)
         guard issues.isEmpty else {
             throw Failure(description: "\(autoscaler): invalid spec:\n" + issues.map { "  \($0)" }.joined(separator: "\n"))
         }
