@@ -58,10 +58,12 @@ private func withCRDs(_ body: (EmulatorFixture) async throws -> Void) async thro
     await f.stop()
 }
 
-/// Properties (by path) of an openAPIV3Schema that lack a non-empty `description`.
+/// Properties (by path) of an openAPIV3Schema that lack a non-empty `description`. The root `metadata` is exempt:
+/// kube-apiserver allows nothing there but `type: object` (see `rootMetadataIsOnlyAnObject`).
 private func propertiesWithoutDescription(_ schema: JSONValue, path: String = "") -> [String] {
     var missing: [String] = []
     for entry in schema["properties"]?.objectValue ?? JSONObject() {
+        if path.isEmpty && entry.key == "metadata" { continue }
         let p = path.isEmpty ? entry.key : "\(path).\(entry.key)"
         if (entry.value["description"]?.stringValue ?? "").isEmpty { missing.append(p) }
         missing += propertiesWithoutDescription(entry.value, path: p)
@@ -179,6 +181,17 @@ private func propertiesWithoutDescription(_ schema: JSONValue, path: String = ""
             #expect(schema["description"]?.stringValue?.isEmpty == false)
             let missing = propertiesWithoutDescription(schema)
             #expect(missing.isEmpty, "\(file): no description on \(missing)")
+        }
+    }
+
+    /// kube-apiserver's structural-schema rule (apiextensions-apiserver pkg/apiserver/schema/validation.go,
+    /// `validateStructuralMetadataInvariants`): the root `metadata` may say `type: object` and nothing else, not
+    /// even a description.
+    @Test(arguments: ManifestFiles.crdFiles)
+    func rootMetadataIsOnlyAnObject(file: String) throws {
+        let crd = try #require(try ManifestFiles.documents("crds", file).first)
+        for version in crd["spec"]?["versions"]?.arrayValue ?? [] {
+            #expect(version["schema"]?["openAPIV3Schema"]?["properties"]?["metadata"] == ["type": "object"])
         }
     }
 
