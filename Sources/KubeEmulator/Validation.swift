@@ -86,28 +86,29 @@ enum SchemaValidation {
                 if firstFailures.isEmpty { firstFailures = e }
             }
             if !passed {
-                invalid(.string(""), "\(name) in body must validate at least one schema (anyOf)")
+                // kube-openapi reports these with an empty name: apiextensions-apiserver puts them on `<nil>`.
+                errors.append(.invalid("<nil>", "", "\(GoFormat.quote(name)) must validate at least one schema (anyOf)"))
                 errors += firstFailures
             }
         }
         if let oneOf = schema["oneOf"]?.arrayValue, !oneOf.isEmpty {
             let passing = oneOf.filter { sub in var e: [FieldError] = []; check(v, sub, path, &e); return e.isEmpty }.count
-            if passing != 1 { invalid(.string(""), "\(name) in body must validate one and only one schema (oneOf)") }
+            if passing != 1 { errors.append(.invalid("<nil>", "", "\(GoFormat.quote(name)) must validate one and only one schema (oneOf)")) }
         }
         if let not = schema["not"] {
             var e: [FieldError] = []
             check(v, not, path, &e)
-            if e.isEmpty { invalid(.string(""), "\(name) in body must not validate the schema (not)") }
+            if e.isEmpty { errors.append(.invalid("<nil>", "", "\(GoFormat.quote(name)) must not validate the schema (not)")) }
         }
 
-        // stringValidator
+        // stringValidator: the first failing of maxLength, minLength, pattern
         if let s = v.stringValue {
             let length = s.count
-            if let max = schema["maxLength"]?.intValue, length > max { errors.append(.tooLong(field, max: Int(max))) }
-            if let min = schema["minLength"]?.intValue, length < min {
+            if let max = schema["maxLength"]?.intValue, length > max {
+                errors.append(.tooLong(field, max: Int(max)))
+            } else if let min = schema["minLength"]?.intValue, length < min {
                 invalid(v, "\(name) in body should be at least \(min) chars long")
-            }
-            if let pattern = schema["pattern"]?.stringValue, !GoRegex.matches(pattern, s) {
+            } else if let pattern = schema["pattern"]?.stringValue, !GoRegex.matches(pattern, s) {
                 invalid(v, "\(name) in body should match '\(pattern)'")
             }
         }

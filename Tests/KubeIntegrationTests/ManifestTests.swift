@@ -41,13 +41,25 @@ enum ManifestFiles {
         group: "apiextensions.k8s.io", version: "v1", resource: "customresourcedefinitions", namespaced: false)
 }
 
-/// Runs `body` against an emulator with the repository's CRDs installed, and stops the emulator afterwards.
-private func withCRDs(_ body: (EmulatorFixture) async throws -> Void) async throws {
+/// POSTs `object` with `fieldValidation=Strict` (as kubectl does) and returns the status, the body and the
+/// `Warning` headers.
+func createStrictly(_ client: RESTClient, _ path: String, _ object: JSONValue) async throws -> (Int, JSONValue, [String]) {
+    let response = try await client.send(method: "POST", path: path + "?fieldValidation=Strict", body: try object.jsonBytes(),
+                                         contentType: "application/json")
+    let warnings = response.headers.filter { $0.name.lowercased() == "warning" }.map(\.value)
+    return (response.status, try JSONValue.parseJSON(response.body), warnings)
+}
+
+/// Runs `body` against an emulator with the repository's CRDs installed (strictly, each must be accepted), and
+/// stops the emulator afterwards.
+func withCRDs(_ body: (EmulatorFixture) async throws -> Void) async throws {
     let f = try await EmulatorFixture.start()
     do {
         for name in ManifestFiles.crdFiles {
             for crd in try ManifestFiles.documents("crds", name) {
-                _ = try await f.client.create(ManifestFiles.crdResource, crd)
+                let (status, answer, warnings) = try await createStrictly(f.client, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+                #expect(status == 201, "crds/\(name) is refused: \(answer["message"]?.stringValue ?? "\(answer)")")
+                #expect(warnings.isEmpty, "crds/\(name): \(warnings)")
             }
         }
         try await body(f)
@@ -97,7 +109,12 @@ private func propertiesWithoutDescription(_ schema: JSONValue, path: String = ""
                 guard kind == PodAutoscaler.kind || kind == DeploymentGroup.kind else { continue }
                 let resource: GroupVersionResource = kind == PodAutoscaler.kind ? .podAutoscalers : .deploymentGroups
                 let namespace = doc["metadata"]?["namespace"]?.stringValue ?? "default"
-                let stored = try await f.client.create(resource, namespace: namespace, doc)
+                // Strict, as kubectl applies it: a field the CRD does not know fails the sample.
+                let (status, stored, warnings) = try await createStrictly(
+                    f.client, "/apis/heteroscale.io/v1alpha1/namespaces/\(namespace)/\(resource.resource)", doc)
+                #expect(status == 201, "\(file): \(stored["message"]?.stringValue ?? "\(stored)")")
+                #expect(warnings.isEmpty, "\(file): \(warnings)")
+                guard status == 201 else { continue }
                 created += 1
                 if kind == PodAutoscaler.kind {
                     let pa = try stored.decode(PodAutoscaler.self)
@@ -141,6 +158,7 @@ private func propertiesWithoutDescription(_ schema: JSONValue, path: String = ""
         ("bad policy type", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: HPA, metricsSources: [{metricSourceType: pod, targetMetric: m, targetValue: '1'}], behavior: {scaleDown: {policies: [{type: Pod, value: 1, periodSeconds: 15}]}}}", "spec.behavior.scaleDown.policies[0].type"),
         ("policy period too long", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: HPA, metricsSources: [{metricSourceType: pod, targetMetric: m, targetValue: '1'}], behavior: {scaleUp: {policies: [{type: Pods, value: 1, periodSeconds: 3600}]}}}", "spec.behavior.scaleUp.policies[0].periodSeconds"),
         ("schedule without start", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: Periodic, schedules: [{end: '10:00', replicas: 2}]}", "spec.schedules[0].start"),
+        ("targetValue not a quantity", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: HPA, metricsSources: [{metricSourceType: pod, targetMetric: m, targetValue: abc}]}", "spec.metricsSources[0].targetValue"),
         ("SLA predictionWindow too small", "{scaleTargetRef: {kind: DeploymentGroup, name: x}, maxReplicas: 3, scalingStrategy: SLA, sla: {predictionWindow: 2, profile: {file: /p.csv}}}", "spec.sla.predictionWindow"),
     ])
     func invalidPodAutoscalerIsRejected(name: String, specYAML: String, field: String) async throws {
