@@ -378,7 +378,7 @@ enum CRDValidation {
                 } else if fieldPath.contains(where: \.isNewline) {
                     errors.append(.invalid("\(p).fieldPath", .string(fieldPath), "fieldPath must not contain line breaks"))
                 } else if !fieldPath.isEmpty && !fieldPathExists(fieldPath, in: s) {
-                    errors.append(.invalid("\(p).fieldPath", .string(fieldPath), "fieldPath must be a valid path"))
+                    errors.append(.invalid("\(p).fieldPath", .string(fieldPath), "fieldPath must be a valid path: does not refer to a valid field"))
                 }
             }
         }

@@ -88,6 +88,14 @@ struct StatusError: Error, Sendable {
                     message: "the server does not allow this method on the requested resource", details: JSONObject())
     }
 
+    /// 415 for a patch type the resource does not accept (k8s.io/apiserver negotiation
+    /// `NewUnsupportedMediaTypeError`): custom resources take no strategic merge patch.
+    static func unsupportedPatchType(accepted: [String]) -> StatusError {
+        StatusError(code: 415, reason: "UnsupportedMediaType",
+                    message: "the body of the request was in an unknown format - accepted media types include: \(accepted.joined(separator: ", "))",
+                    details: nil)
+    }
+
     static func unsupportedMediaType(_ type: String) -> StatusError {
         StatusError(code: 415, reason: "UnsupportedMediaType",
                     message: "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json",

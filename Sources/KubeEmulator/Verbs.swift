@@ -259,6 +259,10 @@ extension StoreState {
     mutating func patch(_ def: ResourceDef, _ ns: String?, _ name: String, contentType: String, body: [UInt8],
                         subresource: String?, dryRun: Bool) throws(StatusError) -> JSONValue {
         let type = contentType.split(separator: ";").first.map { String($0).trimmingSpaces.lowercased() } ?? ""
+        if def.fromCRD && type == "application/strategic-merge-patch+json" {
+            // apiextensions-apiserver serves custom resources with JSON, merge and apply patches only.
+            throw StatusError.unsupportedPatchType(accepted: ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"])
+        }
         let patchDoc: JSONValue
         do {
             patchDoc = type == "application/apply-patch+yaml" ? try YAML.load(body) : try JSONValue.parseJSON(body)

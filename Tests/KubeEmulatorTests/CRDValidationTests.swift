@@ -73,7 +73,7 @@ let invalidCRDs: [InvalidCRD] = [
                expected: "\(schemaPath).properties[spec].x-kubernetes-validations[0].rule: Required value: rule is not specified"),
     InvalidCRD(name: "CEL fieldPath naming no field", path: widgetSchema + ["properties", "spec", "x-kubernetes-validations"],
                value: [["rule": "self.replicas >= 0", "fieldPath": ".replica"]],
-               expected: "\(schemaPath).properties[spec].x-kubernetes-validations[0].fieldPath: Invalid value: \".replica\": fieldPath must be a valid path"),
+               expected: "\(schemaPath).properties[spec].x-kubernetes-validations[0].fieldPath: Invalid value: \".replica\": fieldPath must be a valid path: does not refer to a valid field"),
     InvalidCRD(name: "name that is not plural.group", path: ["metadata", "name"], value: "widget.example.com",
                expected: "metadata.name: Invalid value: \"widget.example.com\": must be spec.names.plural+\".\"+spec.group"),
     InvalidCRD(name: "group without a dot", path: ["spec", "group"], value: "example",

@@ -213,6 +213,53 @@ private func propertiesWithoutDescription(_ schema: JSONValue, path: String = ""
         }
     }
 
+    /// The Kubernetes minor release that introduced each CRD field the repository might use (apiextensions.k8s.io/v1
+    /// types.go: ValidationRule `rule`/`message` 1.25 (x-kubernetes-validations on by default), `messageExpression`
+    /// 1.27, `reason` and `fieldPath` 1.28, `optionalOldSelf` 1.29; CustomResourceDefinitionVersion
+    /// `selectableFields` 1.30). An older kube-apiserver refuses an unknown one (`strict decoding error: unknown
+    /// field`), so crds/ may only use fields of `SupportedKubernetes.minimum`, and the minimum is what they need.
+    static let introducedIn: [String: Int] = [
+        "rule": 25, "message": 25, "messageExpression": 27, "reason": 28, "fieldPath": 28, "optionalOldSelf": 29,
+        "selectableFields": 30,
+    ]
+
+    /// The minor releases the fields of a CRD need.
+    static func neededMinors(_ crd: JSONValue) -> [String: Int] {
+        var needed: [String: Int] = [:]
+        func walk(_ s: JSONValue) {
+            for rule in s["x-kubernetes-validations"]?.arrayValue ?? [] {
+                for key in rule.objectValue?.keys ?? [] { needed[key] = introducedIn[key] ?? 99 }
+            }
+            for p in s["properties"]?.objectValue ?? JSONObject() { walk(p.value) }
+            if let items = s["items"] { walk(items) }
+            if let extra = s["additionalProperties"], extra.objectValue != nil { walk(extra) }
+        }
+        for version in crd["spec"]?["versions"]?.arrayValue ?? [] {
+            if version["selectableFields"] != nil { needed["selectableFields"] = introducedIn["selectableFields"] }
+            if let schema = version["schema"]?["openAPIV3Schema"] { walk(schema) }
+        }
+        return needed
+    }
+
+    @Test func crdsNeedExactlyTheMinimumKubernetesVersion() throws {
+        var needed: [String: Int] = [:]
+        for file in ManifestFiles.crdFiles {
+            for crd in try ManifestFiles.documents("crds", file) { needed.merge(Self.neededMinors(crd)) { max($0, $1) } }
+        }
+        #expect(needed.values.allSatisfy { $0 != 99 }, "a CEL rule field without a known release: \(needed)")
+        let newest = needed.values.max() ?? 0
+        #expect(SupportedKubernetes.minimum.major == 1)
+        #expect(newest == SupportedKubernetes.minimum.minor,
+                "crds/ need Kubernetes 1.\(newest) (\(needed.filter { $0.value == newest }.keys.sorted())); SupportedKubernetes.minimum and the README say \(SupportedKubernetes.minimumString)")
+        let readme = try String(contentsOfFile: ManifestFiles.root.appendingPathComponent("README.md").path, encoding: .utf8)
+        #expect(readme.contains("Kubernetes \(SupportedKubernetes.minimumString) or newer"), "README.md states the supported versions")
+    }
+
+    @Test(arguments: [("1", "28", true), ("1", "27", false), ("1", "28+", true), ("1", "34", true), ("2", "0", true), ("x", "1", nil)])
+    func serverVersionSupport(major: String, minor: String, supported: Bool?) {
+        #expect(SupportedKubernetes.isSupported(major: major, minor: minor) == supported)
+    }
+
     @Test func podAutoscalerPrinterColumns() throws {
         let crd = try #require(try ManifestFiles.documents("crds", "heteroscale.io_podautoscalers.yaml").first)
         let version = try #require(crd["spec"]?["versions"]?[0])
