@@ -183,6 +183,33 @@ private func propertiesWithoutDescription(_ schema: JSONValue, path: String = ""
         }
     }
 
+    /// (c') The same for DeploymentGroups: what the schema refuses, `DeploymentGroupValidation` refuses too.
+    @Test(arguments: [
+        ("no roles", "{replicas: 2, roles: []}", "spec.roles"),
+        ("negative replicas", "{replicas: -1, roles: [{name: decode}]}", "spec.replicas"),
+        ("empty role name", "{replicas: 2, roles: [{name: ''}]}", "spec.roles[0].name"),
+        ("zero weight", "{replicas: 2, roles: [{name: decode, weight: 0}]}", "spec.roles[0].weight"),
+        ("zero GPUs per instance", "{replicas: 2, roles: [{name: decode, gpusPerInstance: 0}]}", "spec.roles[0].gpusPerInstance"),
+        ("negative role bound", "{replicas: 2, roles: [{name: decode, minReplicas: -1}]}", "spec.roles[0].minReplicas"),
+        ("unknown affinity domain", "{replicas: 2, roles: [{name: decode}], affinity: {domain: S3}}", "spec.affinity.domain"),
+        ("negative gate tolerance", "{replicas: 2, roles: [{name: decode}], gate: {tolerance: -0.1}}", "spec.gate.tolerance"),
+        ("negative observation", "{replicas: 2, roles: [{name: decode}], softScaleIn: {observationSeconds: -1}}", "spec.softScaleIn.observationSeconds"),
+    ])
+    func invalidDeploymentGroupIsRejected(name: String, specYAML: String, field: String) async throws {
+        let object: JSONValue = [
+            "apiVersion": .string(DeploymentGroup.apiVersion), "kind": .string(DeploymentGroup.kind),
+            "metadata": ["name": "invalid", "namespace": "default"], "spec": try YAML.load(specYAML),
+        ]
+        let issues = DeploymentGroupValidation.validate(try object.decode(DeploymentGroup.self).spec)
+        #expect(issues.contains { $0.field == field }, "\(name): \(issues)")
+        try await withCRDs { f in
+            let (status, answer, _) = try await createStrictly(f.client, "/apis/heteroscale.io/v1alpha1/namespaces/default/deploymentgroups", object)
+            #expect(status == 422, "\(name): \(answer)")
+            let fields = answer["details"]?["causes"]?.arrayValue?.compactMap { $0["field"]?.stringValue } ?? []
+            #expect(fields.contains(field), "\(name): \(fields)")
+        }
+    }
+
     /// (d) Every property of every CRD's schema has a description, so `kubectl explain` helps.
     @Test(arguments: ManifestFiles.crdFiles)
     func everyPropertyIsDescribed(file: String) throws {
