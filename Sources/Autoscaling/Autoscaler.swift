@@ -146,7 +146,8 @@ public enum Autoscaler {
     // MARK: Validation
 
     /// Every problem with `spec`, each naming its field (`spec.kpa.maxScaleUpRate`). Empty means valid;
-    /// missing fields take the documented defaults.
+    /// missing fields take the documented defaults. It refuses at least what the CRD refuses: the schema's
+    /// bounds and the CEL rules (`SchemaRules`), so a spec replay or the simulator accepts would also apply.
     public static func validate(_ spec: PodAutoscalerSpec) -> [ValidationIssue] {
         var issues: [ValidationIssue] = []
         func issue(_ field: String, _ message: String) { issues.append(ValidationIssue(field: field, message: message)) }
@@ -208,7 +209,7 @@ public enum Autoscaler {
         issues += KPA.Parameters.validate(spec.kpa)
         issues += APA.Parameters.validate(spec.apa)
         issues += validateStrategySpecs(spec)
-        return issues
+        return SchemaRules.merged(issues, SchemaRules.violations(spec))
     }
 
     static func validateRules(_ rules: ScalingRules?, path: String) -> [ValidationIssue] {

@@ -1,5 +1,8 @@
+import KubeAPI
+
 /// Parses the string targets of `metricsSources[].targetValue`: Kubernetes quantities (`"500m"`, `"2"`,
-/// `"1.5k"`, `"4Gi"`, `"1e3"`) and, for utilisation, an optional trailing `%` (`"50%"` = 50).
+/// `"1.5k"`, `"4Gi"`, `"1e3"`) and, for utilisation, an optional trailing `%` (`"50%"` = 50). Exactly the texts
+/// the CRD's pattern accepts (`QuantitySyntax`) parse.
 public enum MetricTarget {
     private static let suffixes: [(String, Double)] = [
         ("Ki", 1024), ("Mi", 1_048_576), ("Gi", 1_073_741_824), ("Ti", 1_099_511_627_776),
@@ -9,7 +12,8 @@ public enum MetricTarget {
 
     /// The numeric value, or `nil` for text that is not a quantity.
     public static func parse(_ text: String) -> Double? {
-        var s = Substring(text.trimmingCharacters(in: " \t"))
+        guard QuantitySyntax.isValid(text) else { return nil }
+        var s = Substring(text)
         if s.hasSuffix("%") { s = s.dropLast() }
         guard !s.isEmpty else { return nil }
         var multiplier = 1.0
@@ -21,14 +25,5 @@ public enum MetricTarget {
         }
         guard let v = Double(s), v.isFinite else { return nil }
         return v * multiplier
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        var sub = Substring(self)
-        while let f = sub.first, set.contains(f) { sub = sub.dropFirst() }
-        while let l = sub.last, set.contains(l) { sub = sub.dropLast() }
-        return String(sub)
     }
 }

@@ -12,6 +12,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let bookmarkInterval: TimeAmount
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
+    /// Set when the request body exceeds `maxRequestBodyBytes`; the rest of it is discarded.
+    private var bodyTooLarge = false
+    /// kube-apiserver's default request body limit for writes (`MaxRequestBodyBytes`, 3 MiB).
+    static let maxRequestBodyBytes = 3 * 1024 * 1024
     // The running watch, if any.
     private var watchID: Int?
     private var watchPlan: WatchPlan?
@@ -30,11 +34,18 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let h):
             head = h
             body = []
+            bodyTooLarge = false
             if h.headers["expect"].first?.lowercased() == "100-continue" {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: .continue))),
                                       promise: nil)
             }
         case .body(let buf):
+            guard !bodyTooLarge else { return }
+            if body.count + buf.readableBytes > Self.maxRequestBodyBytes {
+                bodyTooLarge = true
+                body = []
+                return
+            }
             body.append(contentsOf: buf.readableBytesView)
         case .end:
             guard let head else { return }
@@ -54,6 +65,12 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                              accept: head.headers["accept"].joined(separator: ","),
                              contentType: head.headers["content-type"].first ?? "", body: body)
         body = []
+        if bodyTooLarge {
+            bodyTooLarge = false
+            let error = StatusError.requestEntityTooLarge(limit: Self.maxRequestBodyBytes)
+            writeJSON(context: context, code: error.code, value: error.status)
+            return
+        }
         switch engine.fault(for: req) {
         case .none:
             answer(context: context, req)
@@ -70,20 +87,22 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func answer(context: ChannelHandlerContext, _ req: APIRequest) {
         switch engine.handle(req) {
-        case .json(let code, let value):
-            writeJSON(context: context, code: code, value: value)
+        case .json(let code, let value, let warnings):
+            writeJSON(context: context, code: code, value: value, warnings: warnings)
         case .watch(let plan):
             startWatch(context: context, plan: plan)
         }
     }
 
-    private func writeJSON(context: ChannelHandlerContext, code: Int, value: JSONValue) {
+    private func writeJSON(context: ChannelHandlerContext, code: Int, value: JSONValue, warnings: [String] = []) {
         let bytes = (try? value.jsonBytes()) ?? Array("{}".utf8)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: String(bytes.count + 1))
         headers.add(name: "Cache-Control", value: "no-cache, private")
         if !keepAlive { headers.add(name: "Connection", value: "close") }
+        // k8s.io/apiserver pkg/endpoints/handlers/responsewriters: `Warning: 299 - "text"`.
+        for w in warnings { headers.add(name: "Warning", value: "299 - \(GoFormat.quote(w))") }
         if let retry = value["details"]?["retryAfterSeconds"]?.intValue, value["kind"]?.stringValue == "Status" {
             headers.add(name: "Retry-After", value: String(retry))
         }

@@ -32,6 +32,8 @@ struct APIRequest: Sendable {
 
     var wantsTable: Bool { accept.contains("as=Table") }
     var dryRun: Bool { query["dryRun"] == "All" }
+    /// The `fieldValidation` directive; kube-apiserver's default (no parameter) is Warn.
+    var fieldValidation: FieldValidation { query["fieldValidation"].flatMap(FieldValidation.init(rawValue:)) ?? .warn }
 }
 
 /// A watch the HTTP layer must stream.
@@ -44,8 +46,18 @@ struct WatchPlan: Sendable {
 }
 
 enum APIResponse: Sendable {
-    case json(Int, JSONValue)
+    /// A JSON answer, with `Warning` headers (`299 - "text"`) for the texts in `warnings`.
+    case json(Int, JSONValue, warnings: [String] = [])
     case watch(WatchPlan)
+}
+
+extension RequestContext.Source {
+    /// A request body as the decoder sees it: the kind and version the object declares.
+    static func declared(by body: JSONValue) -> Self {
+        let apiVersion = body["apiVersion"]?.stringValue ?? ""
+        let version = apiVersion.split(separator: "/").last.map(String.init) ?? ""
+        return .body(kind: body["kind"]?.stringValue ?? "", version: version)
+    }
 }
 
 /// The request router and the state it guards.
@@ -188,22 +200,24 @@ final class Engine: Sendable {
             return .json(200, req.wantsTable && sub == nil ? Table.render(def, objects: [obj], listMeta: nil, now: now()) : obj)
         case ("POST", nil):
             let body = try parseBody(req)
-            let created = try state.withLock { s throws(StatusError) in try s.create(def, ns, body, dryRun: dry) }
-            return .json(201, created)
+            let (created, warnings) = try write(req, .declared(by: body)) { s throws(StatusError) in
+                try s.create(def, ns, body, dryRun: dry)
+            }
+            return .json(201, created, warnings: warnings)
         case ("PUT", let name?):
             let body = try parseBody(req)
-            let out = try state.withLock { s throws(StatusError) in
+            let (out, warnings) = try write(req, .declared(by: body)) { s throws(StatusError) in
                 sub == "scale" ? try s.updateScale(def, ns, name, body, dryRun: dry)
                     : try s.update(def, ns, name, body, subresource: sub, dryRun: dry)
             }
-            return .json(200, out)
+            return .json(200, out, warnings: warnings)
         case ("PATCH", let name?):
             var created = false
-            let out = try state.withLock { s throws(StatusError) in
+            let (out, warnings) = try write(req, .patch("")) { s throws(StatusError) in
                 created = s.object(def, ns, name) == nil
                 return try s.patch(def, ns, name, contentType: req.contentType, body: req.body, subresource: sub, dryRun: dry)
             }
-            return .json(created ? 201 : 200, out)
+            return .json(created ? 201 : 200, out, warnings: warnings)
         case ("DELETE", let name?):
             guard sub == nil else { throw StatusError.methodNotAllowed(req.method) }
             var options = req.body.isEmpty ? nil : try? JSONValue.parseJSON(req.body)
@@ -220,6 +234,17 @@ final class Engine: Sendable {
             return .json(200, out)
         default:
             throw StatusError.methodNotAllowed(req.method)
+        }
+    }
+
+    /// Runs one write with the request's field-validation context, and returns its result and warnings.
+    private func write<T>(_ req: APIRequest, _ source: RequestContext.Source,
+                          _ body: (inout StoreState) throws(StatusError) -> T) throws(StatusError) -> (T, [String]) {
+        try state.withLock { s throws(StatusError) in
+            s.request = RequestContext(fieldValidation: req.fieldValidation, source: source)
+            defer { s.request = RequestContext() }
+            let out = try body(&s)
+            return (out, s.request.warnings)
         }
     }
 

@@ -53,12 +53,26 @@ struct StatusError: Error, Sendable {
         StatusError(code: 400, reason: "BadRequest", message: message, details: nil)
     }
 
-    static func invalid(_ def: ResourceDef, _ name: String, field: String, _ detail: String) -> StatusError {
-        var d = details(def, name: name)
-        d["kind"] = .string(def.kind)
-        d["causes"] = [["reason": "FieldValueInvalid", "message": .string(detail), "field": .string(field)]]
-        return StatusError(code: 422, reason: "Invalid",
-                           message: "\(def.kind) \"\(name)\" is invalid: \(field): \(detail)", details: d)
+    /// 422 Invalid as `errors.NewInvalid` builds it: `Kind.group "name" is invalid: <aggregate>`, one cause per error.
+    static func invalid(kind: String, group: String, _ name: String, _ errors: [FieldError]) -> StatusError {
+        var d = JSONObject()
+        if !name.isEmpty { d["name"] = .string(name) }
+        if !group.isEmpty { d["group"] = .string(group) }
+        d["kind"] = .string(kind)
+        d["causes"] = .array(errors.map(\.cause))
+        let qualified = group.isEmpty ? kind : "\(kind).\(group)"
+        let message = errors.isEmpty ? "\(qualified) \(GoFormat.quote(name)) is invalid"
+            : "\(qualified) \(GoFormat.quote(name)) is invalid: \(FieldError.aggregate(errors))"
+        return StatusError(code: 422, reason: "Invalid", message: message, details: d)
+    }
+
+    static func invalid(_ def: ResourceDef, _ name: String, _ errors: [FieldError]) -> StatusError {
+        invalid(kind: def.kind, group: def.group, name, errors)
+    }
+
+    /// 413 for a request body over kube-apiserver's `--max-request-bytes`-derived limit (3 MiB by default).
+    static func requestEntityTooLarge(limit: Int) -> StatusError {
+        StatusError(code: 413, reason: "RequestEntityTooLarge", message: "Request entity too large: limit is \(limit)", details: nil)
     }
 
     static func expired(_ message: String) -> StatusError {
@@ -72,6 +86,14 @@ struct StatusError: Error, Sendable {
     static func methodNotAllowed(_ method: String) -> StatusError {
         StatusError(code: 405, reason: "MethodNotAllowed",
                     message: "the server does not allow this method on the requested resource", details: JSONObject())
+    }
+
+    /// 415 for a patch type the resource does not accept (k8s.io/apiserver negotiation
+    /// `NewUnsupportedMediaTypeError`): custom resources take no strategic merge patch.
+    static func unsupportedPatchType(accepted: [String]) -> StatusError {
+        StatusError(code: 415, reason: "UnsupportedMediaType",
+                    message: "the body of the request was in an unknown format - accepted media types include: \(accepted.joined(separator: ", "))",
+                    details: nil)
     }
 
     static func unsupportedMediaType(_ type: String) -> StatusError {

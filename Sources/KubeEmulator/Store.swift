@@ -36,8 +36,32 @@ struct HistoryEntry: Sendable {
     var object: JSONValue
 }
 
+/// `fieldValidation`: what a write does with fields the schema does not know (metav1 CreateOptions et al.).
+enum FieldValidation: String, Sendable {
+    case strict = "Strict", warn = "Warn", ignore = "Ignore"
+}
+
+/// The part of one API request that writes need: how unknown fields are treated, where the object came from
+/// (for the wording of a strict decoding error), and the warnings the response carries.
+struct RequestContext: Sendable {
+    enum Source: Sendable, Equatable {
+        /// Not a client request (the emulator's own writes): unknown fields are pruned silently.
+        case none
+        /// A POST or PUT body, with the kind and version it declares.
+        case body(kind: String, version: String)
+        /// A JSON or merge patch; the patched object as JSON once applied.
+        case patch(String)
+    }
+
+    var fieldValidation: FieldValidation = .ignore
+    var source: Source = .none
+    var warnings: [String] = []
+}
+
 /// The whole in-memory API state; always accessed under the engine's mutex.
 struct StoreState: Sendable {
+    /// The request being served; the router sets it for a write and resets it afterwards.
+    var request = RequestContext()
     var rv: Int64 = 0
     var defs: [ResourceDef] = ResourceDef.builtIns()
     /// storeKey → "namespace/name" → object.

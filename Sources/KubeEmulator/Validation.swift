@@ -1,47 +1,18 @@
+import Foundation
 import YAML
 
-/// Structural-schema checks and defaulting for custom resources (a subset of apiextensions-apiserver):
-/// `type`, `required`, `enum`, `minimum`/`maximum`, `minLength`/`maxLength`, `minItems`/`maxItems`,
-/// `properties`, `items`, `additionalProperties`, and `default`. No pruning, no CEL, no formats.
+/// Validation of a custom resource against its CRD's `openAPIV3Schema`, as kube-apiserver does it: the
+/// kube-openapi schema validator (k8s.io/kube-openapi/pkg/validation/validate) turned into field errors by
+/// apiextensions-apiserver (pkg/apiserver/validation/validation.go, `kubeOpenAPIResultToFieldErrors`).
+/// Checked: `type` (integral numbers pass as integers, `x-kubernetes-int-or-string` as integer or string,
+/// `nullable`), `allOf`/`anyOf`/`oneOf`/`not`, `minLength`/`maxLength`/`pattern`, `minimum`/`maximum` (also
+/// exclusive), `multipleOf`, `minItems`/`maxItems`/`uniqueItems`, `enum`, `required`, `minProperties`/
+/// `maxProperties`, `properties`, `items`, `additionalProperties`. Not evaluated: `format` and CEL
+/// (`x-kubernetes-validations`).
 enum SchemaValidation {
-    struct Cause {
-        var reason: String
-        var field: String
-        var message: String
-        var json: JSONValue { ["reason": .string(reason), "message": .string(message), "field": .string(field)] }
-    }
-
-    /// Fills in `default`s of missing properties (only inside objects that exist).
-    static func applyDefaults(_ value: inout JSONValue, schema: JSONValue) {
-        switch value {
-        case .object(var o):
-            for p in schema["properties"]?.objectValue ?? JSONObject() {
-                if o[p.key] == nil, let d = p.value["default"] { o[p.key] = d }
-                if var child = o[p.key] {
-                    applyDefaults(&child, schema: p.value)
-                    o[p.key] = child
-                }
-            }
-            if let extra = schema["additionalProperties"], extra.objectValue != nil {
-                for k in o.keys where schema["properties"]?[k] == nil {
-                    var child = o[k]!
-                    applyDefaults(&child, schema: extra)
-                    o[k] = child
-                }
-            }
-            value = .object(o)
-        case .array(var a):
-            if let items = schema["items"] {
-                for i in a.indices { applyDefaults(&a[i], schema: items) }
-                value = .array(a)
-            }
-        default: break
-        }
-    }
-
-    /// Validates an object against its CRD schema; metadata, apiVersion and kind are not checked.
-    static func validate(_ object: JSONValue, schema: JSONValue) -> [Cause] {
-        var causes: [Cause] = []
+    /// Field errors for `object` (a whole custom resource); `apiVersion`, `kind` and `metadata` are the
+    /// server's (ObjectMeta is checked separately).
+    static func validate(_ object: JSONValue, schema: JSONValue) -> [FieldError] {
         var o = object
         o["metadata"] = nil
         o["apiVersion"] = nil
@@ -51,18 +22,20 @@ enum SchemaValidation {
         for k in ["metadata", "apiVersion", "kind"] { props[k] = nil }
         s["properties"] = .object(props)
         s["required"] = s["required"]?.arrayValue.map { .array($0.filter { !["metadata", "apiVersion", "kind"].contains($0.stringValue ?? "") }) }
-        check(o, s, "", &causes)
-        return causes
+        var errors: [FieldError] = []
+        check(o, s, "", &errors)
+        return errors
     }
 
-    private static func render(_ v: JSONValue) -> String {
-        switch v {
-        case .string(let s): return "\"\(s)\""
-        default: return (try? v.jsonBytes()).map { String(decoding: $0, as: UTF8.self) } ?? "null"
-        }
+    /// The JSON types a schema node accepts (empty: any).
+    static func types(_ schema: JSONValue) -> [String] {
+        if schema["x-kubernetes-int-or-string"]?.boolValue == true { return ["integer", "string"] }
+        if let t = schema["type"]?.stringValue, !t.isEmpty { return [t] }
+        return []
     }
 
-    private static func typeName(_ v: JSONValue) -> String {
+    /// The JSON type name of a value as kube-openapi infers it.
+    static func typeName(_ v: JSONValue) -> String {
         switch v {
         case .null: return "null"
         case .bool: return "boolean"
@@ -74,86 +47,159 @@ enum SchemaValidation {
         }
     }
 
-    private static func check(_ v: JSONValue, _ schema: JSONValue, _ path: String, _ causes: inout [Cause]) {
-        let field = path.isEmpty ? "<root>" : path
+    /// The path as kube-openapi names it inside its messages (`spec.roles[0].name`), and the field path of the
+    /// error (the same, without a leading dot).
+    private static func child(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    private static func check(_ v: JSONValue, _ schema: JSONValue, _ path: String, _ errors: inout [FieldError]) {
+        let name = path.isEmpty ? "." : path
+        let field = path.isEmpty ? "<nil>" : path
+        func invalid(_ value: JSONValue, _ message: String) { errors.append(.invalid(field, value, message)) }
+
+        // typeValidator
+        let expected = types(schema)
         if v.isNull {
-            if schema["nullable"]?.boolValue != true && !path.isEmpty {
-                causes.append(Cause(reason: "FieldValueInvalid", field: path,
-                                    message: "Invalid value: \"null\": \(field) in body must be of type \(schema["type"]?.stringValue ?? "object"): \"null\""))
+            if !expected.isEmpty && schema["nullable"]?.boolValue != true {
+                errors.append(.typeInvalid(field, "null", "\(name) in body must be of type \(expected.joined(separator: ",")): \"null\""))
             }
             return
         }
-        if let type = schema["type"]?.stringValue {
+        if !expected.isEmpty {
             let actual = typeName(v)
-            let ok = actual == type || (type == "number" && actual == "integer")
+            let integral: Bool = { if case .double(let d) = v { return d.rounded() == d && d.isFinite } else { return false } }()
+            let ok = expected.contains(actual) || (actual == "number" && integral && expected.contains("integer"))
+                || (actual == "integer" && expected.contains("number"))
             if !ok {
-                causes.append(Cause(reason: "FieldValueTypeInvalid", field: path,
-                                    message: "Invalid value: \"\(actual)\": \(field) in body must be of type \(type): \"\(actual)\""))
-                return
+                errors.append(.typeInvalid(field, .string(actual), "\(name) in body must be of type \(expected.joined(separator: ",")): \(GoFormat.quote(actual))"))
             }
         }
-        if let allowed = schema["enum"]?.arrayValue, !allowed.contains(v) {
-            causes.append(Cause(reason: "FieldValueNotSupported", field: path,
-                                message: "Unsupported value: \(render(v)): supported values: \(allowed.map(render).joined(separator: ", "))"))
-        }
-        if let n = v.doubleValue {
-            if let min = schema["minimum"]?.doubleValue, n < min {
-                causes.append(Cause(reason: "FieldValueInvalid", field: path,
-                                    message: "Invalid value: \(render(v)): \(field) in body should be greater than or equal to \(render(schema["minimum"]!))"))
+
+        // schemaPropsValidator: allOf, anyOf, oneOf, not
+        for sub in schema["allOf"]?.arrayValue ?? [] { check(v, sub, path, &errors) }
+        if let anyOf = schema["anyOf"]?.arrayValue, !anyOf.isEmpty {
+            var firstFailures: [FieldError] = []
+            var passed = false
+            for sub in anyOf {
+                var e: [FieldError] = []
+                check(v, sub, path, &e)
+                if e.isEmpty { passed = true; break }
+                if firstFailures.isEmpty { firstFailures = e }
             }
-            if let max = schema["maximum"]?.doubleValue, n > max {
-                causes.append(Cause(reason: "FieldValueInvalid", field: path,
-                                    message: "Invalid value: \(render(v)): \(field) in body should be less than or equal to \(render(schema["maximum"]!))"))
+            if !passed {
+                // kube-openapi reports these with an empty name: apiextensions-apiserver puts them on `<nil>`.
+                errors.append(.invalid("<nil>", "", "\(GoFormat.quote(name)) must validate at least one schema (anyOf)"))
+                errors += firstFailures
             }
         }
+        if let oneOf = schema["oneOf"]?.arrayValue, !oneOf.isEmpty {
+            let passing = oneOf.filter { sub in var e: [FieldError] = []; check(v, sub, path, &e); return e.isEmpty }.count
+            if passing != 1 { errors.append(.invalid("<nil>", "", "\(GoFormat.quote(name)) must validate one and only one schema (oneOf)")) }
+        }
+        if let not = schema["not"] {
+            var e: [FieldError] = []
+            check(v, not, path, &e)
+            if e.isEmpty { errors.append(.invalid("<nil>", "", "\(GoFormat.quote(name)) must not validate the schema (not)")) }
+        }
+
+        // stringValidator: the first failing of maxLength, minLength, pattern
         if let s = v.stringValue {
-            if let min = schema["minLength"]?.intValue, s.count < min {
-                causes.append(Cause(reason: "FieldValueInvalid", field: path,
-                                    message: "Invalid value: \(render(v)): \(field) in body should be at least \(min) chars long"))
-            }
-            if let max = schema["maxLength"]?.intValue, s.count > max {
-                causes.append(Cause(reason: "FieldValueTooLong", field: path,
-                                    message: "Too long: may not be longer than \(max)"))
+            let length = s.count
+            if let max = schema["maxLength"]?.intValue, length > max {
+                errors.append(.tooLong(field, max: Int(max)))
+            } else if let min = schema["minLength"]?.intValue, length < min {
+                invalid(v, "\(name) in body should be at least \(min) chars long")
+            } else if let pattern = schema["pattern"]?.stringValue, !GoRegex.matches(pattern, s) {
+                invalid(v, "\(name) in body should match '\(pattern)'")
             }
         }
-        switch v {
-        case .object(let o):
-            let props = schema["properties"]?.objectValue ?? JSONObject()
-            for r in schema["required"]?.arrayValue?.compactMap(\.stringValue) ?? [] where o[r] == nil {
-                causes.append(Cause(reason: "FieldValueRequired", field: path.isEmpty ? r : "\(path).\(r)", message: "Required value"))
+
+        // numberValidator
+        if let n = v.doubleValue, v.boolValue == nil, v.stringValue == nil {
+            if let m = schema["multipleOf"]?.doubleValue, m > 0, (n / m).rounded() != n / m {
+                invalid(v, "\(name) in body should be a multiple of \(GoFormat.number(m))")
             }
-            for e in o {
-                let childPath = path.isEmpty ? e.key : "\(path).\(e.key)"
-                if let ps = props[e.key] {
-                    check(e.value, ps, childPath, &causes)
-                } else if let extra = schema["additionalProperties"], extra.objectValue != nil {
-                    check(e.value, extra, childPath, &causes)
+            if let max = schema["maximum"]?.doubleValue {
+                let exclusive = schema["exclusiveMaximum"]?.boolValue == true
+                if exclusive ? n >= max : n > max {
+                    invalid(v, "\(name) in body should be less than \(exclusive ? "" : "or equal to ")\(GoFormat.number(max))")
                 }
             }
-        case .array(let a):
+            if let min = schema["minimum"]?.doubleValue {
+                let exclusive = schema["exclusiveMinimum"]?.boolValue == true
+                if exclusive ? n <= min : n < min {
+                    invalid(v, "\(name) in body should be greater than \(exclusive ? "" : "or equal to ")\(GoFormat.number(min))")
+                }
+            }
+        }
+
+        // sliceValidator
+        if let a = v.arrayValue {
             if let min = schema["minItems"]?.intValue, a.count < min {
-                causes.append(Cause(reason: "FieldValueInvalid", field: path,
-                                    message: "Invalid value: \(a.count): \(field) in body should have at least \(min) items"))
+                invalid(.int(Int64(a.count)), "\(name) in body should have at least \(min) items")
             }
             if let max = schema["maxItems"]?.intValue, a.count > max {
-                causes.append(Cause(reason: "FieldValueTooMany", field: path,
-                                    message: "Too many: \(a.count): must have at most \(max) items"))
+                errors.append(.tooMany(field, actual: a.count, max: Int(max)))
+            }
+            if schema["uniqueItems"]?.boolValue == true, Set(a).count != a.count {
+                invalid(.string(""), "\(name) in body shouldn't contain duplicates")
             }
             if let items = schema["items"] {
-                for (i, el) in a.enumerated() { check(el, items, "\(path)[\(i)]", &causes) }
+                for (i, el) in a.enumerated() { check(el, items, "\(path)[\(i)]", &errors) }
             }
-        default: break
+        }
+
+        // commonValidator: enum
+        if let allowed = schema["enum"]?.arrayValue, !allowed.contains(v) {
+            errors.append(.notSupported(field, v, allowed.map { $0.stringValue ?? GoFormat.value($0) }))
+        }
+
+        // objectValidator
+        if let o = v.objectValue {
+            for r in schema["required"]?.arrayValue?.compactMap(\.stringValue) ?? [] where o[r] == nil {
+                errors.append(.required(child(path, r)))
+            }
+            if let min = schema["minProperties"]?.intValue, o.count < min {
+                invalid(.int(Int64(o.count)), "\(name) in body should have at least \(min) properties")
+            }
+            if let max = schema["maxProperties"]?.intValue, o.count > max {
+                errors.append(FieldError(kind: .tooMany, field: field, value: String(o.count),
+                                         detail: "must have at most \(max) \(max == 1 ? "item" : "items")"))
+            }
+            let props = schema["properties"]?.objectValue ?? JSONObject()
+            for e in o {
+                if let ps = props[e.key] {
+                    check(e.value, ps, child(path, e.key), &errors)
+                } else if let extra = schema["additionalProperties"], extra.objectValue != nil {
+                    check(e.value, extra, child(path, e.key), &errors)
+                }
+            }
         }
     }
+}
 
-    /// The 422 Invalid Status for a custom resource, as apiextensions-apiserver words it.
-    static func error(_ def: ResourceDef, name: String, _ causes: [Cause]) -> StatusError {
-        let parts = causes.map { "\($0.field): \($0.message)" }
-        let summary = parts.count == 1 ? parts[0] : "[\(parts.joined(separator: ", "))]"
-        var details = StatusError.details(def, name: name)
-        details["kind"] = .string(def.kind)
-        details["causes"] = .array(causes.map(\.json))
-        return StatusError(code: 422, reason: "Invalid",
-                           message: "\(def.kind).\(def.group) \"\(name)\" is invalid: \(summary)", details: details)
+/// ECMA/RE2-style `pattern` matching for CRD schemas (Go's regexp: unanchored search).
+enum GoRegex {
+    private static let cache = Cache()
+
+    static func matches(_ pattern: String, _ text: String) -> Bool {
+        guard let re = cache.regex(pattern) else { return false }
+        return re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+
+    /// Whether `pattern` compiles (CRD validation rejects one that does not).
+    static func compiles(_ pattern: String) -> Bool { cache.regex(pattern) != nil }
+
+    private final class Cache: @unchecked Sendable {
+        private let lock = NSLock()
+        private var compiled: [String: NSRegularExpression] = [:]
+
+        func regex(_ pattern: String) -> NSRegularExpression? {
+            lock.lock()
+            defer { lock.unlock() }
+            if let r = compiled[pattern] { return r }
+            guard let r = try? NSRegularExpression(pattern: pattern) else { return nil }
+            compiled[pattern] = r
+            return r
+        }
     }
 }

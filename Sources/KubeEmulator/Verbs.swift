@@ -62,7 +62,7 @@ extension StoreState {
             } while object(def, ns, name) != nil
         }
         if name.isEmpty {
-            throw StatusError.invalid(def, "", field: "metadata.name", "Required value: name or generateName is required")
+            throw StatusError.invalid(def, "", [.required("metadata.name", "name or generateName is required")])
         }
         if def.namespaced {
             let bodyNS = meta["namespace"]?.stringValue ?? ""
@@ -93,9 +93,14 @@ extension StoreState {
         }
         obj = .object(ordered)
         obj["metadata"] = .object(meta)
+        try decodeCustom(def, &obj, name: name)
         if def.hasStatus { obj["status"] = nil }
         try applyDefaults(def, &obj)
         try validateCustom(def, &obj, name: name)
+        if def.kind == "CustomResourceDefinition" && def.group == "apiextensions.k8s.io" {
+            let errors = CRDValidation.validate(obj)
+            if !errors.isEmpty { throw StatusError.invalid(def, name, errors) }
+        }
         if dryRun { return obj }
         obj["metadata"]?["resourceVersion"] = .string(String(nextRV()))
         put(def, obj, type: "ADDED")
@@ -122,6 +127,7 @@ extension StoreState {
                 accepted["singular"] = .string(kind.lowercased())
             }
             if accepted["listKind"] == nil, let kind = names["kind"]?.stringValue { accepted["listKind"] = .string(kind + "List") }
+            if obj["spec"]?["conversion"] == nil { obj["spec"]?["conversion"] = ["strategy": "None"] }
             let ts = JSONValue.string(timestamp())
             let versions = obj["spec"]?["versions"]?.arrayValue ?? []
             let stored = versions.filter { $0["storage"]?.boolValue == true }.compactMap { $0["name"] }
@@ -134,20 +140,50 @@ extension StoreState {
                 ],
                 "acceptedNames": accepted, "storedVersions": .array(stored),
             ]
-            if ResourceDef.fromCRD(obj).isEmpty {
-                throw StatusError.invalid(def, obj["metadata"]?["name"]?.stringValue ?? "", field: "spec",
-                                          "Invalid value: a CRD needs group, names.plural, names.kind and a served version")
-            }
+            var spec = obj["spec"] ?? .object([:])
+            spec["names"] = accepted
+            obj["spec"] = spec
         default: break
+        }
+    }
+
+    /// Decoding a custom resource from a request: fields its structural schema does not specify are pruned, and
+    /// reported as the request's `fieldValidation` directive says (apiextensions-apiserver `schemaCoercingDecoder`:
+    /// `unknown field "spec.x"`). Strict: a create or update fails with 400 as the handlers' `transformDecodeError`
+    /// words it, a patch with 422 on the `patch` field (k8s.io/apiserver pkg/endpoints/handlers/patch.go); Warn:
+    /// one warning per field; Ignore: silently.
+    private mutating func decodeCustom(_ def: ResourceDef, _ obj: inout JSONValue, name: String) throws(StatusError) {
+        guard def.fromCRD, let schema = def.schema else { return }
+        let unknown = SchemaPruning.prune(&obj, schema: schema).map { "unknown field \(GoFormat.quote($0))" }
+        guard !unknown.isEmpty else { return }
+        switch request.fieldValidation {
+        case .ignore:
+            return
+        case .warn:
+            request.warnings += unknown
+        case .strict:
+            let strict = "strict decoding error: " + unknown.joined(separator: ", ")
+            switch request.source {
+            case .patch(let patched):
+                throw StatusError.invalid(kind: "", group: "", "", [.invalid("patch", .string(patched), strict)])
+            case .body(let kind, let version):
+                throw StatusError.badRequest("\(kind) in version \(GoFormat.quote(version)) cannot be handled as a \(def.kind): \(strict)")
+            case .none:
+                request.warnings += unknown
+            }
         }
     }
 
     /// Defaults and validates a custom resource against its CRD schema (422 Invalid with causes).
     private func validateCustom(_ def: ResourceDef, _ obj: inout JSONValue, name: String) throws(StatusError) {
         guard def.fromCRD, let schema = def.schema else { return }
-        SchemaValidation.applyDefaults(&obj, schema: schema)
-        let causes = SchemaValidation.validate(obj, schema: schema)
-        if !causes.isEmpty { throw SchemaValidation.error(def, name: name, causes) }
+        SchemaPruning.applyDefaults(&obj, schema: schema)
+        var errors: [FieldError] = []
+        if !name.isEmpty {
+            errors += NameRules.dns1123Subdomain(name).map { .invalid("metadata.name", .string(name), $0) }
+        }
+        errors += SchemaValidation.validate(obj, schema: schema)
+        if !errors.isEmpty { throw StatusError.invalid(def, name, errors) }
     }
 
     mutating func registerCRD(_ crd: JSONValue) {
@@ -172,12 +208,14 @@ extension StoreState {
            want != old["metadata"]?["resourceVersion"]?.stringValue {
             throw StatusError.conflict(def, name)
         }
+        var decoded = body
+        try decodeCustom(def, &decoded, name: name)
         var new: JSONValue
         if subresource == "status" {
             new = old
-            new["status"] = body["status"]
+            new["status"] = decoded["status"]
         } else {
-            new = body
+            new = decoded
             new["apiVersion"] = .string(def.groupVersion)
             new["kind"] = .string(def.kind)
             if def.hasStatus { new["status"] = old["status"] }
@@ -187,6 +225,8 @@ extension StoreState {
             if def.kind == "CustomResourceDefinition" {
                 try applyDefaults(def, &new)
                 new["status"] = old["status"]
+                let errors = CRDValidation.validate(new)
+                if !errors.isEmpty { throw StatusError.invalid(def, name, errors) }
             }
         }
         new["metadata"]?["resourceVersion"] = old["metadata"]?["resourceVersion"]
@@ -219,6 +259,10 @@ extension StoreState {
     mutating func patch(_ def: ResourceDef, _ ns: String?, _ name: String, contentType: String, body: [UInt8],
                         subresource: String?, dryRun: Bool) throws(StatusError) -> JSONValue {
         let type = contentType.split(separator: ";").first.map { String($0).trimmingSpaces.lowercased() } ?? ""
+        if def.fromCRD && type == "application/strategic-merge-patch+json" {
+            // apiextensions-apiserver serves custom resources with JSON, merge and apply patches only.
+            throw StatusError.unsupportedPatchType(accepted: ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"])
+        }
         let patchDoc: JSONValue
         do {
             patchDoc = type == "application/apply-patch+yaml" ? try YAML.load(body) : try JSONValue.parseJSON(body)
@@ -227,6 +271,7 @@ extension StoreState {
         }
         guard let existing = object(def, ns, name) else {
             if type == "application/apply-patch+yaml" && subresource == nil {
+                request.source = .none
                 var obj = patchDoc
                 obj["metadata"]?["name"] = .string(name)
                 return try create(def, ns, obj, dryRun: dryRun)
@@ -237,6 +282,8 @@ extension StoreState {
         var patched: JSONValue
         switch type {
         case "application/merge-patch+json", "application/apply-patch+yaml":
+            // Server-side apply is a merge patch here; its unknown fields are pruned with warnings only.
+            if type == "application/apply-patch+yaml" { request.source = .none }
             patched = JSONOps.mergePatch(base, patchDoc)
         case "application/strategic-merge-patch+json":
             patched = JSONOps.strategicMergePatch(base, patchDoc)
@@ -248,6 +295,9 @@ extension StoreState {
             throw StatusError.unsupportedMediaType(type)
         }
         if subresource == "scale" { return try updateScale(def, ns, name, patched, dryRun: dryRun) }
+        if case .patch = request.source {
+            request.source = .patch((try? GoFormat.sortedKeys(patched).jsonString()) ?? "")
+        }
         return try update(def, ns, name, patched, subresource: subresource, dryRun: dryRun)
     }
 
@@ -277,7 +327,8 @@ extension StoreState {
             throw StatusError.badRequest("the name of the object (\(bodyName)) does not match the name on the URL (\(name))")
         }
         guard let replicas = body["spec"]?["replicas"]?.intValue, replicas >= 0 else {
-            throw StatusError.invalid(def, name, field: "spec.replicas", "Invalid value: must be greater than or equal to 0")
+            throw StatusError.invalid(kind: "Scale", group: "autoscaling", name,
+                                      [.invalid("spec.replicas", body["spec"]?["replicas"] ?? .null, "must be greater than or equal to 0")])
         }
         if let want = body["metadata"]?["resourceVersion"]?.stringValue, !want.isEmpty {
             obj["metadata"]?["resourceVersion"] = .string(want)

@@ -138,7 +138,7 @@ import YAML
         try await engines.set(20)
         try cluster.apply(ClusterFixture.deployment(replicas: 1))
         try cluster.apply(ClusterFixture.deployment("other", replicas: 1))
-        try cluster.apply(ClusterFixture.autoscaler("broken", strategy: "HPA", port: engines.port, target: "lots", deployment: "other"))
+        try cluster.apply(ClusterFixture.autoscaler("broken", strategy: "HPA", port: engines.port, target: "0", deployment: "other"))
         try cluster.apply(ClusterFixture.autoscaler("first", strategy: "HPA", port: engines.port))
         try await Task.sleep(for: .milliseconds(1100))  // creationTimestamp has second precision
         try cluster.apply(ClusterFixture.autoscaler("second", strategy: "HPA", port: engines.port, max: 2))

@@ -122,15 +122,16 @@ import YAML
     }
 
     @Test(arguments: [
-        ("targetValue: lots", "spec.metricsSources[0].targetValue"),
+        ("targetValue: -1", "spec.metricsSources[0].targetValue"),
         ("targetValue: 0", "spec.metricsSources[0].targetValue"),
     ])
     func invalidSpecSetsConditionAndEventAndDoesNotScale(_ variant: String, _ field: String) async throws {
         let f = try await ReconcilerFixture.start()
         defer { Task { await f.stop() } }
         try await f.createDeployment(replicas: 2)
-        // Both pass the CRD schema (targetValue is int-or-string) but not the strategy validation.
-        let yaml = autoscalerYAML("pa", strategy: "HPA", target: variant == "targetValue: 0" ? "0" : "lots")
+        // Both are quantities, so they pass the CRD schema (its pattern refuses "lots" at apply time), but HPA needs
+        // a positive target.
+        let yaml = autoscalerYAML("pa", strategy: "HPA", target: variant == "targetValue: 0" ? "0" : "-1")
         try await f.createAutoscaler(yaml)
         await f.metrics.set([100, 100])
         let result = try await f.reconcile("pa")

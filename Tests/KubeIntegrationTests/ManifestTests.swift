@@ -41,13 +41,25 @@ enum ManifestFiles {
         group: "apiextensions.k8s.io", version: "v1", resource: "customresourcedefinitions", namespaced: false)
 }
 
-/// Runs `body` against an emulator with the repository's CRDs installed, and stops the emulator afterwards.
-private func withCRDs(_ body: (EmulatorFixture) async throws -> Void) async throws {
+/// POSTs `object` with `fieldValidation=Strict` (as kubectl does) and returns the status, the body and the
+/// `Warning` headers.
+func createStrictly(_ client: RESTClient, _ path: String, _ object: JSONValue) async throws -> (Int, JSONValue, [String]) {
+    let response = try await client.send(method: "POST", path: path + "?fieldValidation=Strict", body: try object.jsonBytes(),
+                                         contentType: "application/json")
+    let warnings = response.headers.filter { $0.name.lowercased() == "warning" }.map(\.value)
+    return (response.status, try JSONValue.parseJSON(response.body), warnings)
+}
+
+/// Runs `body` against an emulator with the repository's CRDs installed (strictly, each must be accepted), and
+/// stops the emulator afterwards.
+func withCRDs(_ body: (EmulatorFixture) async throws -> Void) async throws {
     let f = try await EmulatorFixture.start()
     do {
         for name in ManifestFiles.crdFiles {
             for crd in try ManifestFiles.documents("crds", name) {
-                _ = try await f.client.create(ManifestFiles.crdResource, crd)
+                let (status, answer, warnings) = try await createStrictly(f.client, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+                #expect(status == 201, "crds/\(name) is refused: \(answer["message"]?.stringValue ?? "\(answer)")")
+                #expect(warnings.isEmpty, "crds/\(name): \(warnings)")
             }
         }
         try await body(f)
@@ -58,10 +70,12 @@ private func withCRDs(_ body: (EmulatorFixture) async throws -> Void) async thro
     await f.stop()
 }
 
-/// Properties (by path) of an openAPIV3Schema that lack a non-empty `description`.
+/// Properties (by path) of an openAPIV3Schema that lack a non-empty `description`. The root `metadata` is exempt:
+/// kube-apiserver allows nothing there but `type: object` (see `rootMetadataIsOnlyAnObject`).
 private func propertiesWithoutDescription(_ schema: JSONValue, path: String = "") -> [String] {
     var missing: [String] = []
     for entry in schema["properties"]?.objectValue ?? JSONObject() {
+        if path.isEmpty && entry.key == "metadata" { continue }
         let p = path.isEmpty ? entry.key : "\(path).\(entry.key)"
         if (entry.value["description"]?.stringValue ?? "").isEmpty { missing.append(p) }
         missing += propertiesWithoutDescription(entry.value, path: p)
@@ -95,7 +109,12 @@ private func propertiesWithoutDescription(_ schema: JSONValue, path: String = ""
                 guard kind == PodAutoscaler.kind || kind == DeploymentGroup.kind else { continue }
                 let resource: GroupVersionResource = kind == PodAutoscaler.kind ? .podAutoscalers : .deploymentGroups
                 let namespace = doc["metadata"]?["namespace"]?.stringValue ?? "default"
-                let stored = try await f.client.create(resource, namespace: namespace, doc)
+                // Strict, as kubectl applies it: a field the CRD does not know fails the sample.
+                let (status, stored, warnings) = try await createStrictly(
+                    f.client, "/apis/heteroscale.io/v1alpha1/namespaces/\(namespace)/\(resource.resource)", doc)
+                #expect(status == 201, "\(file): \(stored["message"]?.stringValue ?? "\(stored)")")
+                #expect(warnings.isEmpty, "\(file): \(warnings)")
+                guard status == 201 else { continue }
                 created += 1
                 if kind == PodAutoscaler.kind {
                     let pa = try stored.decode(PodAutoscaler.self)
@@ -139,6 +158,7 @@ private func propertiesWithoutDescription(_ schema: JSONValue, path: String = ""
         ("bad policy type", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: HPA, metricsSources: [{metricSourceType: pod, targetMetric: m, targetValue: '1'}], behavior: {scaleDown: {policies: [{type: Pod, value: 1, periodSeconds: 15}]}}}", "spec.behavior.scaleDown.policies[0].type"),
         ("policy period too long", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: HPA, metricsSources: [{metricSourceType: pod, targetMetric: m, targetValue: '1'}], behavior: {scaleUp: {policies: [{type: Pods, value: 1, periodSeconds: 3600}]}}}", "spec.behavior.scaleUp.policies[0].periodSeconds"),
         ("schedule without start", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: Periodic, schedules: [{end: '10:00', replicas: 2}]}", "spec.schedules[0].start"),
+        ("targetValue not a quantity", "{scaleTargetRef: {kind: Deployment, name: x}, maxReplicas: 3, scalingStrategy: HPA, metricsSources: [{metricSourceType: pod, targetMetric: m, targetValue: abc}]}", "spec.metricsSources[0].targetValue"),
         ("SLA predictionWindow too small", "{scaleTargetRef: {kind: DeploymentGroup, name: x}, maxReplicas: 3, scalingStrategy: SLA, sla: {predictionWindow: 2, profile: {file: /p.csv}}}", "spec.sla.predictionWindow"),
     ])
     func invalidPodAutoscalerIsRejected(name: String, specYAML: String, field: String) async throws {
@@ -163,6 +183,33 @@ private func propertiesWithoutDescription(_ schema: JSONValue, path: String = ""
         }
     }
 
+    /// (c') The same for DeploymentGroups: what the schema refuses, `DeploymentGroupValidation` refuses too.
+    @Test(arguments: [
+        ("no roles", "{replicas: 2, roles: []}", "spec.roles"),
+        ("negative replicas", "{replicas: -1, roles: [{name: decode}]}", "spec.replicas"),
+        ("empty role name", "{replicas: 2, roles: [{name: ''}]}", "spec.roles[0].name"),
+        ("zero weight", "{replicas: 2, roles: [{name: decode, weight: 0}]}", "spec.roles[0].weight"),
+        ("zero GPUs per instance", "{replicas: 2, roles: [{name: decode, gpusPerInstance: 0}]}", "spec.roles[0].gpusPerInstance"),
+        ("negative role bound", "{replicas: 2, roles: [{name: decode, minReplicas: -1}]}", "spec.roles[0].minReplicas"),
+        ("unknown affinity domain", "{replicas: 2, roles: [{name: decode}], affinity: {domain: S3}}", "spec.affinity.domain"),
+        ("negative gate tolerance", "{replicas: 2, roles: [{name: decode}], gate: {tolerance: -0.1}}", "spec.gate.tolerance"),
+        ("negative observation", "{replicas: 2, roles: [{name: decode}], softScaleIn: {observationSeconds: -1}}", "spec.softScaleIn.observationSeconds"),
+    ])
+    func invalidDeploymentGroupIsRejected(name: String, specYAML: String, field: String) async throws {
+        let object: JSONValue = [
+            "apiVersion": .string(DeploymentGroup.apiVersion), "kind": .string(DeploymentGroup.kind),
+            "metadata": ["name": "invalid", "namespace": "default"], "spec": try YAML.load(specYAML),
+        ]
+        let issues = DeploymentGroupValidation.validate(try object.decode(DeploymentGroup.self).spec)
+        #expect(issues.contains { $0.field == field }, "\(name): \(issues)")
+        try await withCRDs { f in
+            let (status, answer, _) = try await createStrictly(f.client, "/apis/heteroscale.io/v1alpha1/namespaces/default/deploymentgroups", object)
+            #expect(status == 422, "\(name): \(answer)")
+            let fields = answer["details"]?["causes"]?.arrayValue?.compactMap { $0["field"]?.stringValue } ?? []
+            #expect(fields.contains(field), "\(name): \(fields)")
+        }
+    }
+
     /// (d) Every property of every CRD's schema has a description, so `kubectl explain` helps.
     @Test(arguments: ManifestFiles.crdFiles)
     func everyPropertyIsDescribed(file: String) throws {
@@ -180,6 +227,64 @@ private func propertiesWithoutDescription(_ schema: JSONValue, path: String = ""
             let missing = propertiesWithoutDescription(schema)
             #expect(missing.isEmpty, "\(file): no description on \(missing)")
         }
+    }
+
+    /// kube-apiserver's structural-schema rule (apiextensions-apiserver pkg/apiserver/schema/validation.go,
+    /// `validateStructuralMetadataInvariants`): the root `metadata` may say `type: object` and nothing else, not
+    /// even a description.
+    @Test(arguments: ManifestFiles.crdFiles)
+    func rootMetadataIsOnlyAnObject(file: String) throws {
+        let crd = try #require(try ManifestFiles.documents("crds", file).first)
+        for version in crd["spec"]?["versions"]?.arrayValue ?? [] {
+            #expect(version["schema"]?["openAPIV3Schema"]?["properties"]?["metadata"] == ["type": "object"])
+        }
+    }
+
+    /// The Kubernetes minor release that introduced each CRD field the repository might use (apiextensions.k8s.io/v1
+    /// types.go: ValidationRule `rule`/`message` 1.25 (x-kubernetes-validations on by default), `messageExpression`
+    /// 1.27, `reason` and `fieldPath` 1.28, `optionalOldSelf` 1.29; CustomResourceDefinitionVersion
+    /// `selectableFields` 1.30). An older kube-apiserver refuses an unknown one (`strict decoding error: unknown
+    /// field`), so crds/ may only use fields of `SupportedKubernetes.minimum`, and the minimum is what they need.
+    static let introducedIn: [String: Int] = [
+        "rule": 25, "message": 25, "messageExpression": 27, "reason": 28, "fieldPath": 28, "optionalOldSelf": 29,
+        "selectableFields": 30,
+    ]
+
+    /// The minor releases the fields of a CRD need.
+    static func neededMinors(_ crd: JSONValue) -> [String: Int] {
+        var needed: [String: Int] = [:]
+        func walk(_ s: JSONValue) {
+            for rule in s["x-kubernetes-validations"]?.arrayValue ?? [] {
+                for key in rule.objectValue?.keys ?? [] { needed[key] = introducedIn[key] ?? 99 }
+            }
+            for p in s["properties"]?.objectValue ?? JSONObject() { walk(p.value) }
+            if let items = s["items"] { walk(items) }
+            if let extra = s["additionalProperties"], extra.objectValue != nil { walk(extra) }
+        }
+        for version in crd["spec"]?["versions"]?.arrayValue ?? [] {
+            if version["selectableFields"] != nil { needed["selectableFields"] = introducedIn["selectableFields"] }
+            if let schema = version["schema"]?["openAPIV3Schema"] { walk(schema) }
+        }
+        return needed
+    }
+
+    @Test func crdsNeedExactlyTheMinimumKubernetesVersion() throws {
+        var needed: [String: Int] = [:]
+        for file in ManifestFiles.crdFiles {
+            for crd in try ManifestFiles.documents("crds", file) { needed.merge(Self.neededMinors(crd)) { max($0, $1) } }
+        }
+        #expect(needed.values.allSatisfy { $0 != 99 }, "a CEL rule field without a known release: \(needed)")
+        let newest = needed.values.max() ?? 0
+        #expect(SupportedKubernetes.minimum.major == 1)
+        #expect(newest == SupportedKubernetes.minimum.minor,
+                "crds/ need Kubernetes 1.\(newest) (\(needed.filter { $0.value == newest }.keys.sorted())); SupportedKubernetes.minimum and the README say \(SupportedKubernetes.minimumString)")
+        let readme = try String(contentsOfFile: ManifestFiles.root.appendingPathComponent("README.md").path, encoding: .utf8)
+        #expect(readme.contains("Kubernetes \(SupportedKubernetes.minimumString) or newer"), "README.md states the supported versions")
+    }
+
+    @Test(arguments: [("1", "28", true), ("1", "27", false), ("1", "28+", true), ("1", "34", true), ("2", "0", true), ("x", "1", nil)])
+    func serverVersionSupport(major: String, minor: String, supported: Bool?) {
+        #expect(SupportedKubernetes.isSupported(major: major, minor: minor) == supported)
     }
 
     @Test func podAutoscalerPrinterColumns() throws {
