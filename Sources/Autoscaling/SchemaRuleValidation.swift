@@ -42,6 +42,8 @@ public enum SchemaRules {
     static let profileSource = SchemaRule(location: "spec.sla.profile", rule: "has(self.file) || (has(self.prefill) && size(self.prefill) > 0) || (has(self.decode) && size(self.decode) > 0)", message: "the profile needs prefill and decode points or a file", fieldPath: nil)
     static let profileBothRoles = SchemaRule(location: "spec.sla.profile", rule: "!((has(self.prefill) && size(self.prefill) > 0) || (has(self.decode) && size(self.decode) > 0)) || (has(self.prefill) && size(self.prefill) > 0 && has(self.decode) && size(self.decode) > 0)", message: "an inline profile needs at least one prefill and one decode point", fieldPath: nil)
     // PodAutoscaler: spec.schedules[]
+    static let scheduleStart = SchemaRule(location: "spec.schedules[]", rule: "has(self.start) || has(self.startTime)", message: "start (or AIBrix's startTime) is required", fieldPath: ".start")
+    static let scheduleEnd = SchemaRule(location: "spec.schedules[]", rule: "has(self.end) || has(self.endTime)", message: "end (or AIBrix's endTime) is required", fieldPath: ".end")
     static let scheduleReplicasOrBounds = SchemaRule(location: "spec.schedules[]", rule: "!(has(self.replicas) && (has(self.minReplicas) || has(self.maxReplicas)))", message: "set either replicas or minReplicas/maxReplicas, not both", fieldPath: ".replicas")
     static let scheduleNeedsCount = SchemaRule(location: "spec.schedules[]", rule: "has(self.replicas) || has(self.minReplicas) || has(self.maxReplicas)", message: "one of replicas, minReplicas or maxReplicas is required", fieldPath: ".replicas")
     static let scheduleBounds = SchemaRule(location: "spec.schedules[]", rule: "!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas", message: "maxReplicas must be at least minReplicas", fieldPath: ".maxReplicas")
@@ -52,7 +54,7 @@ public enum SchemaRules {
     public static let podAutoscaler: [SchemaRule] = [
         minNotAboveMax, sourcesForMetricStrategies, heteroScaleTarget, slaProfile, periodicSchedules, latencyTBT,
         prometheusQuery, resourceMetric, scaleUpPolicies, scaleDownPolicies, heteroScaleRoles, latencySLO, slaRoles,
-        profileSource, profileBothRoles, scheduleReplicasOrBounds, scheduleNeedsCount, scheduleBounds,
+        profileSource, profileBothRoles, scheduleStart, scheduleEnd, scheduleReplicasOrBounds, scheduleNeedsCount, scheduleBounds,
     ]
     /// Every rule of the DeploymentGroup CRD.
     public static let deploymentGroup: [SchemaRule] = [roleBounds]
@@ -97,6 +99,9 @@ public enum SchemaRules {
         }
         for (i, s) in (spec.schedules ?? []).enumerated() {
             let at = "spec.schedules[\(i)]"
+            // Decoding leaves a missing start or end empty, so that this names it as the CRD does.
+            check(scheduleStart, at, !s.start.isEmpty)
+            check(scheduleEnd, at, !s.end.isEmpty)
             check(scheduleReplicasOrBounds, at, !(s.replicas != nil && (s.minReplicas != nil || s.maxReplicas != nil)))
             check(scheduleNeedsCount, at, s.replicas != nil || s.minReplicas != nil || s.maxReplicas != nil)
             check(scheduleBounds, at, s.minReplicas == nil || s.maxReplicas == nil || s.minReplicas! <= s.maxReplicas!)

@@ -40,14 +40,9 @@ public struct ScheduleSpec: Codable, Sendable, Hashable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decodeIfPresent(String.self, forKey: .name)
         days = try c.decodeIfPresent([String].self, forKey: .days) ?? c.decodeIfPresent([String].self, forKey: .daysOfWeek)
-        guard let start = try c.decodeIfPresent(String.self, forKey: .start) ?? c.decodeIfPresent(String.self, forKey: .startTime) else {
-            throw DecodingError.keyNotFound(CodingKeys.start, .init(codingPath: c.codingPath, debugDescription: "start (or AIBrix's startTime) is required"))
-        }
-        guard let end = try c.decodeIfPresent(String.self, forKey: .end) ?? c.decodeIfPresent(String.self, forKey: .endTime) else {
-            throw DecodingError.keyNotFound(CodingKeys.end, .init(codingPath: c.codingPath, debugDescription: "end (or AIBrix's endTime) is required"))
-        }
-        self.start = start
-        self.end = end
+        // A missing start or end decodes as "" and is refused by validation at its field, as the CRD's rule does.
+        start = try c.decodeIfPresent(String.self, forKey: .start) ?? c.decodeIfPresent(String.self, forKey: .startTime) ?? ""
+        end = try c.decodeIfPresent(String.self, forKey: .end) ?? c.decodeIfPresent(String.self, forKey: .endTime) ?? ""
         timeZone = try c.decodeIfPresent(String.self, forKey: .timeZone) ?? c.decodeIfPresent(String.self, forKey: .timezone)
         replicas = try c.decodeIfPresent(Int.self, forKey: .replicas)
         minReplicas = try c.decodeIfPresent(Int.self, forKey: .minReplicas)
