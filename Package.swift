@@ -32,7 +32,7 @@ let package = Package(
         // Network edge.
         .target(name: "KubeClient", dependencies: ["CCurl", "YAML", "KubeAPI"]),
         // Controller runtime: work queue, reconcile loop (informers and leader election join it).
-        .target(name: "KubeRuntime", dependencies: ["KubeClient", "KubeAPI", "YAML"]),
+        .target(name: "KubeRuntime", dependencies: ["KubeClient", "KubeAPI", "YAML", .product(name: "Logging", package: "swift-log")]),
         // Pure strategies (no I/O, clock injected).
         .target(name: "Autoscaling", dependencies: ["KubeAPI"]),
         // Trace-driven P/D cluster simulation (workloads and performance model so far).

@@ -56,6 +56,7 @@ public final class Informer<C: Clock>: Sendable where C.Duration == Duration {
     private let origin: C.Instant
     private let handler: @Sendable (InformerEvent) async -> Void
     private let state = Locked<(synced: Bool, lastRV: String, relists: Int, watches: Int, lastError: String?)>((false, "", 0, 0, nil))
+    private let syncedLatch = Latch()
     private let onError: (@Sendable (any Error) -> Void)?
     private let random: @Sendable () -> Double
     /// Server-side watch timeout range in seconds (client-go: 5–10 minutes).
@@ -85,6 +86,9 @@ public final class Informer<C: Clock>: Sendable where C.Duration == Duration {
     /// True once the first LIST has been applied to the store (it stays true through later outages: the
     /// cache keeps serving its last state).
     public var hasSynced: Bool { state.withLock { $0.synced } }
+
+    /// Returns once the first LIST has been applied to the store (no polling).
+    public func waitUntilSynced() async { await syncedLatch.wait() }
 
     /// Synced, and the last LIST or WATCH succeeded: false during an API server outage.
     public var isHealthy: Bool { state.withLock { $0.synced && $0.lastError == nil } }
@@ -148,6 +152,7 @@ public final class Informer<C: Clock>: Sendable where C.Duration == Duration {
             $0.lastError = nil
             $0.relists += 1
         }
+        defer { syncedLatch.signal() }
         // Tell the handlers what changed relative to the previous state.
         var seen = Set<ObjectKey>()
         for item in items {

@@ -43,8 +43,11 @@ struct ControllerCommand: AsyncParsableCommand {
     @Flag(help: "Decide and report (status, events, metrics) but never write /scale.")
     var advisory = false
 
-    @Option(help: "Reconcile workers.")
+    @Option(help: "Reconcile workers per controller.")
     var workers = 2
+
+    @Option(help: "Controllers to run: a comma-separated list, * for all, -NAME to disable one (e.g. *,-podautoscaler). Known: \(HeteroScaleManager.controllers.joined(separator: ", ")).")
+    var controllers = "*"
 
     @Option(help: "Timeout of one metrics scrape, seconds.")
     var scrapeTimeout = 3.0
@@ -62,6 +65,11 @@ struct ControllerCommand: AsyncParsableCommand {
         }
         guard workers > 0 else { throw ValidationError("--workers must be positive") }
         guard scrapeTimeout > 0 else { throw ValidationError("--scrape-timeout must be positive") }
+        do {
+            guard !(try HeteroScaleManager.enabled(from: controllers)).isEmpty else { throw ValidationError("--controllers enables no controller") }
+        } catch let e as ControllerStartupError {
+            throw ValidationError(e.message)
+        }
     }
 
     func run() async throws {
@@ -83,9 +91,10 @@ struct ControllerCommand: AsyncParsableCommand {
 
         let hostname = ProcessInfo.processInfo.hostName
         let identity = "\(hostname)_\(UUID().uuidString.prefix(8).lowercased())"
-        var configuration = PodAutoscalerController.Configuration(namespace: namespace)
+        var configuration = HeteroScaleManager.Configuration(namespace: namespace)
         configuration.workers = workers
-        configuration.reconciler.advisory = advisory
+        configuration.podAutoscaler.advisory = advisory
+        configuration.enabled = (try? HeteroScaleManager.enabled(from: controllers)) ?? Set(HeteroScaleManager.controllers)
         if leaderElect {
             configuration.leaderElection = LeaderElector<ContinuousClock>.Config(
                 namespace: leaderElectionNamespace ?? config.namespace, name: leaderElectionID, identity: identity)
@@ -106,7 +115,7 @@ struct ControllerCommand: AsyncParsableCommand {
         let provider = MetricsCollector(transport: HTTPTransport(configuration: scrapeTransport),
                                         configuration: .init(scrapeTimeout: scrapeTimeout, tls: scrapeTLS))
         let registry = MetricsRegistry()
-        let controller = PodAutoscalerController(
+        let controller = HeteroScaleManager(
             client: RESTClient(config: config), metrics: provider, configuration: configuration, registry: registry,
             logger: logger, instance: identity)
 
@@ -162,7 +171,7 @@ struct ControllerCommand: AsyncParsableCommand {
 /// Runs the controller as a service: a graceful shutdown (SIGTERM/SIGINT) stops taking work, lets in-flight
 /// reconciles finish and releases the lease.
 struct ControllerService: Service {
-    let controller: PodAutoscalerController
+    let controller: HeteroScaleManager
     func run() async throws {
         try await withGracefulShutdownHandler {
             try await controller.run()

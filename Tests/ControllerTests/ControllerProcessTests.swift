@@ -206,7 +206,7 @@ import YAML
         await eventually("the leader's log") { leader.process.output.contains("starting workers") }
         #expect(!follower.process.output.contains("starting workers"), "the follower never reconciles")
         #expect(!follower.process.output.contains("rescaled"))
-        let leaderMetric = #"leader_election_master_status{name="podautoscaler"}"#
+        let leaderMetric = #"leader_election_master_status{name="heteroscale-controller"}"#
         #expect(try await leader.metric(leaderMetric) == 1)
         #expect(try await follower.metric(leaderMetric) == nil)
         let events = try await cluster.client.list(.events, namespace: "default")["items"]?.arrayValue ?? []

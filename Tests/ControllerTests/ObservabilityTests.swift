@@ -3,6 +3,7 @@ import Controller
 import Foundation
 import KubeAPI
 import KubeClient
+import KubeRuntime
 import Logging
 import Testing
 import YAML
@@ -164,5 +165,17 @@ import YAML
     @Test func roundTripsFormat() {
         let d = Date(timeIntervalSince1970: 1_800_000_123)
         #expect(RFC3339.parse(RFC3339.format(d)) == d)
+    }
+}
+
+/// `--controllers`, kube-controller-manager style.
+@Suite struct ControllerSelectionTests {
+    @Test(arguments: [("*", ["podautoscaler"]), ("podautoscaler", ["podautoscaler"]), ("*,-podautoscaler", []), ("", [])])
+    func enabledControllers(text: String, expected: [String]) throws {
+        #expect(try HeteroScaleManager.enabled(from: text) == Set(expected))
+    }
+
+    @Test func anUnknownControllerIsNamed() {
+        #expect(throws: ControllerStartupError.self) { try HeteroScaleManager.enabled(from: "*,-autoscaler") }
     }
 }

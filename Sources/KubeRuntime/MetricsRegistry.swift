@@ -147,21 +147,18 @@ public final class MetricsRegistry: Sendable {
     }
 }
 
-/// The controller's metric names (controller-runtime's where they exist).
-public enum ControllerMetricNames {
+/// The controller runtime's metric names: controller-runtime's and client-go's, with their labels
+/// (`controller` on `controller_runtime_*`, `name` on `workqueue_*`).
+public enum RuntimeMetricNames {
     public static let reconcileTotal = "controller_runtime_reconcile_total"
     public static let reconcileErrors = "controller_runtime_reconcile_errors_total"
     public static let reconcileTime = "controller_runtime_reconcile_time_seconds"
+    public static let activeWorkers = "controller_runtime_active_workers"
+    public static let maxConcurrentReconciles = "controller_runtime_max_concurrent_reconciles"
     public static let workqueueDepth = "workqueue_depth"
     public static let workqueueAdds = "workqueue_adds_total"
     public static let workqueueRetries = "workqueue_retries_total"
     public static let leader = "leader_election_master_status"
-    public static let desiredReplicas = "heteroscale_desired_replicas"
-    public static let actualReplicas = "heteroscale_actual_replicas"
-    public static let panicMode = "heteroscale_panic_mode"
-    public static let metricValue = "heteroscale_metric_value"
-    public static let scrapeErrors = "heteroscale_scrape_errors_total"
-    public static let scaleTotal = "heteroscale_scale_total"
 
     /// Declares every family in `registry`.
     public static func register(in registry: MetricsRegistry) {
@@ -169,15 +166,11 @@ public enum ControllerMetricNames {
         registry.register(reconcileErrors, .counter, help: "Total number of reconciliation errors per controller.")
         registry.register(reconcileTime, .histogram, help: "Length of time per reconciliation per controller.",
                           buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
+        registry.register(activeWorkers, .gauge, help: "Number of currently used workers per controller.")
+        registry.register(maxConcurrentReconciles, .gauge, help: "Maximum number of concurrent reconciles per controller.")
         registry.register(workqueueDepth, .gauge, help: "Current depth of the work queue.")
         registry.register(workqueueAdds, .counter, help: "Total number of adds handled by the work queue.")
         registry.register(workqueueRetries, .counter, help: "Total number of retries handled by the work queue.")
         registry.register(leader, .gauge, help: "1 while this process is the leader, else 0.")
-        registry.register(desiredReplicas, .gauge, help: "Replicas the PodAutoscaler last decided for its target.")
-        registry.register(actualReplicas, .gauge, help: "Replicas of the target (its /scale spec.replicas) at the last decision.")
-        registry.register(panicMode, .gauge, help: "1 while a KPA PodAutoscaler is in panic mode, else 0.")
-        registry.register(metricValue, .gauge, help: "The current value of each metric a PodAutoscaler observes.")
-        registry.register(scrapeErrors, .counter, help: "Failed metric observations (pod scrapes or queries) per PodAutoscaler.")
-        registry.register(scaleTotal, .counter, help: "Writes to a target's /scale per PodAutoscaler and direction.")
     }
 }
