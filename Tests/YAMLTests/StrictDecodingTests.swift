@@ -213,4 +213,78 @@ struct StrictDecodingTests {
         }
         #expect(doc.subdocument(at: [.key("policies"), .index(3)]) == nil)
     }
+    // MARK: The CRDs and the Swift types agree
+
+    /// A value with every property the schema declares (first enum value, minimum, one array item, one map
+    /// entry), so that strict decoding sees every field a user may write and `kubectl apply` accepts.
+    static func maximal(_ schema: JSONValue) -> JSONValue {
+        if schema["x-kubernetes-int-or-string"]?.boolValue == true { return "1" }
+        // An untyped value (targetValue: a quantity as a string or a number).
+        if schema["type"] == nil && schema["properties"] == nil && schema["x-kubernetes-preserve-unknown-fields"] != nil { return "1" }
+        if let first = schema["enum"]?.arrayValue?.first { return first }
+        switch schema["type"]?.stringValue {
+        case "string":
+            return schema["format"]?.stringValue == "date-time" ? "2025-01-01T00:00:00Z" : "1"
+        case "integer": return .int(max(1, schema["minimum"]?.intValue ?? 1))
+        case "number": return .double(max(1, schema["minimum"]?.doubleValue ?? 1))
+        case "boolean": return true
+        case "array": return [maximal(schema["items"] ?? [:])]
+        default:
+            var object = JSONObject()
+            for e in schema["properties"]?.objectValue ?? JSONObject() { object[e.key] = maximal(e.value) }
+            if let values = schema["additionalProperties"], values.objectValue != nil { object["key"] = maximal(values) }
+            return .object(object)
+        }
+    }
+
+    static func crdSchema(_ file: String) throws -> JSONValue {
+        let url = YAMLRoundTripTests.repositoryRoot.appendingPathComponent("crds/\(file)")
+        let crd = try YAML.load(try String(contentsOf: url, encoding: .utf8))
+        return try #require(crd["spec"]?["versions"]?[0]?["schema"]?["openAPIV3Schema"])
+    }
+
+    /// `replay` and `simulate` decode manifests strictly: a field the CRD accepts but the Swift type does not
+    /// know would make them refuse a manifest that `kubectl apply` takes.
+    @Test(arguments: ["heteroscale.io_podautoscalers.yaml", "heteroscale.io_deploymentgroups.yaml"])
+    func everyFieldOfTheCRDIsKnownToTheSwiftType(file: String) throws {
+        var object = Self.maximal(try Self.crdSchema(file))
+        object["metadata"] = ["name": "x", "labels": ["a": "b"]]
+        let leaves = Self.leafCount(object)
+        #expect(leaves > 30)
+        if file.contains("podautoscalers") {
+            _ = try object.decode(PodAutoscaler.self, strict: true)
+        } else {
+            _ = try object.decode(DeploymentGroup.self, strict: true)
+        }
+    }
+
+    static func leafCount(_ v: JSONValue) -> Int {
+        switch v {
+        case .object(let o): return o.entries.reduce(0) { $0 + leafCount($1.value) }
+        case .array(let a): return a.reduce(0) { $0 + leafCount($1) }
+        default: return 1
+        }
+    }
+
+    /// Every shipped sample manifest reads strictly (they are what users copy).
+    @Test func everySampleManifestDecodesStrictly() throws {
+        let dir = YAMLRoundTripTests.repositoryRoot.appendingPathComponent("samples/autoscaling")
+        var decoded = 0
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() where name.hasSuffix(".yaml") {
+            let text = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
+            for doc in try YAML.loadDocuments(text) {
+                do {
+                    switch doc.value["kind"]?.stringValue {
+                    case "PodAutoscaler": _ = try doc.decode(PodAutoscaler.self, strict: true)
+                    case "DeploymentGroup": _ = try doc.decode(DeploymentGroup.self, strict: true)
+                    default: continue
+                    }
+                    decoded += 1
+                } catch {
+                    Issue.record("samples/autoscaling/\(name): \(error)")
+                }
+            }
+        }
+        #expect(decoded >= 10)
+    }
 }
