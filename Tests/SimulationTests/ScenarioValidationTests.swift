@@ -261,6 +261,7 @@ import YAML
     @Test func thePlotsShowGapsForIntervalsWithoutLatency() throws {
         let script = """
             import sys, math
+            sys.dont_write_bytecode = True
             sys.path.insert(0, sys.argv[1])
             import plot_results
             times, ttft, tbt = plot_results.latency_series([
