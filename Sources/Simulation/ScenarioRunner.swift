@@ -88,30 +88,37 @@ public enum ScenarioRunner {
         }
     }
 
-    /// Runs the policies one after another. Before the first runs, the scenario is validated, every selected
-    /// policy's manifests are read and checked, and every pool's minimum must fit the cluster, so that a bad
-    /// last policy fails in a second, not after the others ran. With `.stream` or `.statisticsOnly` no
-    /// per-request records are kept, so memory stays flat however long the trace.
-    public static func run(_ spec: ScenarioSpec, baseDirectory: String, policy: String? = nil, progress: Progress? = nil,
-                           requests: RequestOutput = .keep) throws -> [PolicyOutcome] {
+    /// Validates the scenario and builds the configuration of every selected policy (all, or the one named):
+    /// every manifest read and checked, every pool's minimum placed on the cluster. Nothing is simulated.
+    public static func prepare(_ spec: ScenarioSpec, baseDirectory: String, policy: String? = nil) throws
+        -> [(policy: ScenarioSpec.Policy, config: SimulationConfig)]
+    {
         try spec.validate(baseDirectory: baseDirectory)
         let performance = try spec.performanceModel(baseDirectory: baseDirectory)
         let selected = spec.policies.filter { policy == nil || $0.name == policy }
         guard !selected.isEmpty else {
             throw SimulationError("no policy \(policy ?? "") in the scenario; have \(spec.policies.map(\.name).joined(separator: ", "))")
         }
-        var workload = spec.workload
-        if workload.seed == nil { workload.seed = spec.seed }
-        let configs = try selected.map { p in
+        return try selected.map { p in
             let config = try spec.config(policy: p, baseDirectory: baseDirectory, performance: performance)
             do {
                 try config.checkMinimumPlacement()
             } catch {
                 throw SimulationError("policy \(p.name): \(error)")
             }
-            return config
+            return (p, config)
         }
-        return try zip(selected, configs).map { p, config in
+    }
+
+    /// Runs the policies one after another, after `prepare` checked all of them (so that a bad last policy
+    /// fails in a second, not after the others ran). With `.stream` or `.statisticsOnly` no per-request
+    /// records are kept, so memory stays flat however long the trace.
+    public static func run(_ spec: ScenarioSpec, baseDirectory: String, policy: String? = nil, progress: Progress? = nil,
+                           requests: RequestOutput = .keep) throws -> [PolicyOutcome] {
+        let prepared = try prepare(spec, baseDirectory: baseDirectory, policy: policy)
+        var workload = spec.workload
+        if workload.seed == nil { workload.seed = spec.seed }
+        return try prepared.map { p, config in
             var config = config
             let stream = try workload.makeStream(baseDirectory: baseDirectory)
             var writer: RequestsCSVWriter?

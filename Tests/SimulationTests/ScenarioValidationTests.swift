@@ -274,3 +274,15 @@ import YAML
         #expect(out.trimmingCharacters(in: .whitespacesAndNewlines) == "[5.0, 10.0, 15.0] [120.0, 'gap', 90.0] [30.0, 'gap', 'gap']")
     }
 }
+
+/// The shipped scenarios pass every check (they are what `make demo` and users run).
+@Suite struct SampleScenarioTests {
+    @Test(arguments: ["pd-code-steady.yaml", "pd-conv-diurnal.yaml", "splitwise-fixed.yaml", "splitwise-long.yaml"])
+    func everySampleScenarioPassesTheChecks(name: String) throws {
+        let path = Paths.repo("samples/simulation/\(name)")
+        let spec = try ScenarioSpec.load(path: path)
+        let prepared = try ScenarioRunner.prepare(spec, baseDirectory: Paths.repo("samples/simulation"))
+        #expect(prepared.count == spec.policies.count)
+        #expect(prepared.allSatisfy { !$0.config.pools.isEmpty })
+    }
+}
