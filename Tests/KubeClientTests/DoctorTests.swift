@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import KubeClient
 
@@ -145,5 +146,54 @@ import Testing
         #expect(throttled.reason == "TooManyRequests")
         #expect(throttled.retryAfterSeconds == 3)
         #expect(throttled.message == "slow down")
+    }
+}
+
+/// `heteroscale doctor` as a user runs it (the built executable) against the fake API server.
+@Suite(.serialized) struct DoctorCommandTests {
+    static var binary: String {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("heteroscale").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/heteroscale").path
+    }
+
+    /// Runs `heteroscale doctor` against `/fake/MODE`; returns the exit status and the merged output.
+    static func doctor(_ server: TestHTTPServer, mode: String) async throws -> (status: Int32, output: String) {
+        let dir = try TestDirectory("doctor")
+        defer { dir.cleanup() }
+        try dir.write("kubeconfig", """
+            apiVersion: v1
+            kind: Config
+            clusters: [{name: fake, cluster: {server: "\(server.base)/fake/\(mode)"}}]
+            users: [{name: u, user: {token: good}}]
+            contexts: [{name: fake, context: {cluster: fake, user: u, namespace: team-a}}]
+            current-context: fake
+            """)
+        let p = try TestProcess(binary, ["doctor", "--kubeconfig", dir.path("kubeconfig")])
+        p.process.waitUntilExit()
+        // The output is read on another thread: wait for its end (no line holds a NUL, so this returns at EOF).
+        _ = try? await p.waitForLine(containing: "\u{0}")
+        return (p.process.terminationStatus, p.output)
+    }
+
+    @Test func aWebPageInsteadOfAnAPIServerIsOneLine() async throws {
+        let server = try await TestHTTPServer()
+        defer { server.stop() }
+        let (status, output) = try await Self.doctor(server, mode: "html")
+        #expect(status == 2)
+        let errors = output.split(separator: "\n").filter { $0.hasPrefix("error: ") }
+        #expect(errors == ["error: \(server.base)/fake/html is not a Kubernetes API server: GET /version answered 200 with an HTML page (\"Welcome to nginx!\"); check the server URL of the kubeconfig's cluster (clusters[].cluster.server)"])
+        #expect(!output.contains("lorem") && !output.contains("<html"))
+    }
+
+    @Test func anOldServerIsWarnedAbout() async throws {
+        let server = try await TestHTTPServer()
+        defer { server.stop() }
+        let (status, output) = try await Self.doctor(server, mode: "old")
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("WARNING: the server is Kubernetes 1.27, older than the minimum supported 1.28"))
+        #expect(output.contains("  yes watch pods (all namespaces)"))
+        #expect(output.contains("All checks passed, with 1 warning(s)."))
     }
 }
