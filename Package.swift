@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "KubeAPI"]),
         // Helpers shared by the test targets: child processes (real peers), temporary directories.
         .target(name: "TestSupport", dependencies: ["KubeClient"], path: "Tests/TestSupport"),
-        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "YAML", "TestSupport"]),
+        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeAPI", "YAML", "TestSupport"]),
         .testTarget(name: "KubeRuntimeTests", dependencies: ["KubeRuntime", "KubeClient", "YAML"]),
         .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "KubeClient", "YAML"]),
         .testTarget(name: "KubeIntegrationTests", dependencies: ["KubeRuntime", "KubeClient", "KubeEmulator", "KubeAPI", "Autoscaling", "YAML"]),

@@ -8,6 +8,8 @@ Reads DIR/comparison.csv and DIR/<policy>/{timeline.csv,requests.csv} and writes
   comparison.png         bars per policy: GPU-hours, SLO attainment, scaling actions, P/D ratio std, P90 latency
 SLO lines are taken from the flags, or inferred from requests.csv (the largest TTFT/TBT of a request that
 met the SLO is a lower bound and is not drawn); without flags no SLO line is drawn.
+An interval in which no request produced a latency has an empty cell in timeline.csv; it is plotted as a
+gap (NaN), never as 0 ms. The data functions work without matplotlib (it is imported when plotting).
 """
 import argparse
 import csv
@@ -15,10 +17,16 @@ import os
 import sys
 from collections import defaultdict
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+
+def pyplot():
+    """matplotlib's pyplot on the Agg backend, imported on first use."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def read_csv(path):
@@ -58,10 +66,23 @@ def arrivals_per_interval(requests_csv, edges):
     return [c / step for c in counts]
 
 
+def latency_series(rows):
+    """Times and the cluster P90 TTFT/TBT (ms) per interval of timeline.csv rows; NaN (a gap in the plot)
+    where the interval measured nothing (an empty cell), never 0."""
+    by_time = defaultdict(list)
+    for r in rows:
+        by_time[num(r["time"])].append(r)
+    times = sorted(by_time)
+    ttft = [num(by_time[t][0]["ttft_p90_ms"]) for t in times]
+    tbt = [num(by_time[t][0]["tbt_p90_ms"]) for t in times]
+    return times, ttft, tbt
+
+
 def plot_timeline(name, d, outdir, slo_ttft, slo_tbt):
     rows = read_csv(os.path.join(d, "timeline.csv"))
     if not rows:
         return None
+    plt = pyplot()
     by_time = defaultdict(list)
     for r in rows:
         by_time[num(r["time"])].append(r)
@@ -94,8 +115,7 @@ def plot_timeline(name, d, outdir, slo_ttft, slo_tbt):
     ax.set_title("instances per role")
 
     ax = axes[2]
-    ttft = [num(by_time[t][0]["ttft_p90_ms"]) for t in times]
-    tbt = [num(by_time[t][0]["tbt_p90_ms"]) for t in times]
+    _, ttft, tbt = latency_series(rows)
     l1, = ax.plot(times, ttft, label="P90 TTFT (ms)")
     ax.set_ylabel("TTFT ms")
     ax.set_yscale("symlog", linthresh=100)
@@ -124,6 +144,7 @@ def plot_comparison(results, outdir):
     rows = read_csv(path)
     if not rows:
         return None
+    plt = pyplot()
     names = [r["policy"] for r in rows]
     panels = [
         ("gpu_hours", "GPU-hours"),

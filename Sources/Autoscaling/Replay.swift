@@ -9,6 +9,10 @@ import KubeAPI
 /// value. Lines starting with `#` are comments. With a `ready` column the recorded replicas are used (current
 /// = ready = the column); without one, replicas follow the decisions: the next row's current is the last
 /// desired, starting from `minReplicas`.
+///
+/// `parse(_:for:)` also checks the table against the autoscaler: every metric it reads must have a column
+/// (else every row would say "no data to scale on yet"), and those metrics (rates, counts, utilisations,
+/// latencies) may not be negative.
 public enum Replay {
     public struct ParseError: Error, Sendable, Hashable, CustomStringConvertible {
         public var line: Int
@@ -114,8 +118,84 @@ public enum Replay {
         return out
     }
 
-    /// Parses the replay CSV.
+    /// A parsed CSV: its columns, the header's line and one observation per row.
+    public struct Table: Sendable, Hashable {
+        public var columns: [String]
+        public var headerLine: Int
+        public var observations: [Observation]
+    }
+
+    /// A metric the autoscaler reads: a total column of that name, or per-pod columns `pod:<name>:<metric>`.
+    public struct Requirement: Sendable, Hashable {
+        public var metric: String
+        /// Who reads it, e.g. `metricsSources[0] (KPA)` or `the HeteroScale strategy`.
+        public var reader: String
+    }
+
+    /// The metrics `spec` decides on: its metric sources' `targetMetric`s (HPA, KPA, APA), or the signals of the
+    /// strategies that size on aggregate signals (HeteroScale: `decode_tps`, plus `prefill_tps` and the latency
+    /// percentiles its spec sets targets for; Latency: `tbt_p90_ms`; SLA: `num_requests`, `avg_isl`, `avg_osl`).
+    public static func requirements(of spec: PodAutoscalerSpec) -> [Requirement] {
+        var out: [Requirement] = []
+        func add(_ metric: String, _ reader: String) {
+            if !out.contains(where: { $0.metric == metric }) { out.append(Requirement(metric: metric, reader: reader)) }
+        }
+        switch spec.strategy {
+        case .heteroScale?:
+            let hs = spec.heteroScale
+            add(Signal.decodeTPS, "the HeteroScale strategy (it sizes the group on decode TPS)")
+            if hs?.targetPrefillTPSPerInstance != nil { add(Signal.prefillTPS, "heteroScale.targetPrefillTPSPerInstance") }
+            if hs?.latency?.tbtSLOMilliseconds != nil { add(Signal.tbtP90Milliseconds, "heteroScale.latency.tbtSLOMilliseconds") }
+            if hs?.latency?.ttftSLOMilliseconds != nil { add(Signal.ttftP90Milliseconds, "heteroScale.latency.ttftSLOMilliseconds") }
+        case .latency?:
+            add(Signal.tbtP90Milliseconds, "the Latency strategy")
+        case .sla?:
+            for m in [Signal.numRequests, Signal.averageISL, Signal.averageOSL] { add(m, "the SLA planner") }
+        case .periodic?, nil:
+            break
+        case .hpa?, .kpa?, .apa?:
+            for (i, source) in (spec.metricsSources ?? []).enumerated() {
+                add(source.targetMetric, "metricsSources[\(i)] (\(spec.scalingStrategy))")
+            }
+        }
+        return out
+    }
+
+    /// Parses the replay CSV and checks it against what `spec` reads: a metric without a column is an error
+    /// naming it and the columns found; a negative value of a metric it reads is an error naming the row.
+    public static func parse(_ text: String, for spec: PodAutoscalerSpec) throws(ParseError) -> [Observation] {
+        let table = try parseTable(text)
+        let required = requirements(of: spec)
+        for r in required {
+            let present = table.columns.contains(r.metric) || table.columns.contains { $0.hasPrefix("pod:") && $0.hasSuffix(":" + r.metric) }
+            guard present else {
+                throw ParseError(
+                    line: table.headerLine,
+                    message: "no column for \(r.metric), which \(r.reader) reads: add a total column \(r.metric) or per-pod columns pod:<name>:\(r.metric); columns found: \(table.columns.joined(separator: ", "))")
+            }
+        }
+        for obs in table.observations {
+            for r in required {
+                if let v = obs.totals[r.metric], v < 0 {
+                    throw ParseError(line: obs.line, message: "column \(r.metric): \(Fmt.num(v, 6)) is negative; it is a rate, count, utilisation or latency (zero or more), fix the row")
+                }
+                for p in obs.pods[r.metric] ?? [] {
+                    if let v = p.value, v < 0 {
+                        throw ParseError(line: obs.line, message: "column pod:\(p.pod):\(r.metric): \(Fmt.num(v, 6)) is negative; it is a rate, count, utilisation or latency (zero or more), fix the row")
+                    }
+                }
+            }
+        }
+        return table.observations
+    }
+
+    /// Parses the replay CSV (no check against an autoscaler).
     public static func parse(_ text: String) throws(ParseError) -> [Observation] {
+        try parseTable(text).observations
+    }
+
+    /// Parses the replay CSV into its columns and observations.
+    public static func parseTable(_ text: String) throws(ParseError) -> Table {
         let rows = try records(text)
         guard let header = rows.first else { throw ParseError(line: 1, message: "empty file: expected a header with a time column") }
         let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces) }
@@ -173,7 +253,7 @@ public enum Replay {
             }
             observations.append(obs)
         }
-        return observations
+        return Table(columns: names, headerLine: header.line, observations: observations)
     }
 
     // MARK: Running

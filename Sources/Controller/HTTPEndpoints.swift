@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -27,6 +32,7 @@ public final class HTTPEndpoints: Sendable {
     public let host: String
 
     /// Binds `address` (`:8080`, `127.0.0.1:0`, `[::1]:8081`, `0` to disable is the caller's business).
+    /// Failures are `HTTPEndpointsError`s that say why (`addressInUse`, …).
     public init(address: String, routes: [String: Route]) async throws {
         let (host, port) = try Self.parse(address)
         self.routes = routes
@@ -43,7 +49,7 @@ public final class HTTPEndpoints: Sendable {
                 .bind(host: host, port: port).get()
         } catch {
             try? await group.shutdownGracefully()
-            throw error
+            throw HTTPEndpointsError(bindFailure: error, address: address)
         }
         self.port = channel.localAddress?.port ?? port
         self.host = host
@@ -55,7 +61,7 @@ public final class HTTPEndpoints: Sendable {
     }
 
     /// `:8080` → 0.0.0.0:8080; `host:port`; `[v6]:port`.
-    static func parse(_ address: String) throws -> (String, Int) {
+    public static func parse(_ address: String) throws -> (String, Int) {
         var host = "0.0.0.0"
         var portText = address
         if let colon = address.lastIndex(of: ":") {
@@ -64,7 +70,7 @@ public final class HTTPEndpoints: Sendable {
             if !h.isEmpty { host = h.hasPrefix("[") && h.hasSuffix("]") ? String(h.dropFirst().dropLast()) : h }
         }
         guard let port = Int(portText), (0...65535).contains(port) else {
-            throw HTTPEndpointsError(message: "bad bind address \(address): expected HOST:PORT or :PORT")
+            throw HTTPEndpointsError(kind: .badAddress, address: address, message: "expected HOST:PORT or :PORT, e.g. :8080 or 127.0.0.1:0")
         }
         return (host, port)
     }
@@ -124,7 +130,63 @@ public final class HTTPEndpoints: Sendable {
     }
 }
 
+/// Why `HTTPEndpoints` could not listen.
 public struct HTTPEndpointsError: Error, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        case badAddress
+        /// Another process (or another endpoint of this one) listens there.
+        case addressInUse
+        /// A port below 1024 without the privilege to bind it.
+        case permissionDenied
+        /// The host is not an address of this machine, or cannot be resolved.
+        case addressNotAvailable
+        case other
+    }
+
+    public var kind: Kind
+    public var address: String
     public var message: String
-    public var description: String { message }
+
+    public init(kind: Kind, address: String, message: String) {
+        self.kind = kind
+        self.address = address
+        self.message = message
+    }
+
+    /// Classifies an error of binding `address`.
+    init(bindFailure error: any Error, address: String) {
+        self.address = address
+        if let e = error as? IOError {
+            switch e.errnoCode {
+            case EADDRINUSE: (kind, message) = (.addressInUse, "in use")
+            case EACCES, EPERM: (kind, message) = (.permissionDenied, "permission denied")
+            case EADDRNOTAVAIL: (kind, message) = (.addressNotAvailable, "not an address of this machine")
+            default: (kind, message) = (.other, "\(e)")
+            }
+        } else if error is SocketAddressError {
+            (kind, message) = (.addressNotAvailable, "the host cannot be resolved")
+        } else {
+            (kind, message) = (.other, "\(error)")
+        }
+    }
+
+    public var description: String { "\(address): \(message)" }
+
+    /// One line for the flag that gave `address`: what is wrong and what to do, e.g.
+    /// `--metrics-bind-address 127.0.0.1:8080 is in use (…); pass a free address, e.g. …`.
+    public func explained(flag: String) -> String {
+        let free = "pass a free address, e.g. \(flag) 127.0.0.1:0 (any free port; the log line names it), or \(flag) 0 to turn it off"
+        switch kind {
+        case .addressInUse:
+            return "\(flag) \(address) is in use (another controller or server listens there, e.g. a second controller run out-of-cluster); \(free)"
+        case .permissionDenied:
+            return "\(flag) \(address): permission denied (ports below 1024 need privileges); use a port above 1023, or \(flag) 0 to turn it off"
+        case .addressNotAvailable:
+            return "\(flag) \(address): \(message); use :PORT (all interfaces) or 127.0.0.1:PORT"
+        case .badAddress:
+            return "\(flag) \(address): \(message)"
+        case .other:
+            return "\(flag) \(address): cannot listen: \(message); \(free)"
+        }
+    }
 }

@@ -35,20 +35,3 @@ public enum QuantitySyntax {
         return !digits.isEmpty
     }
 }
-
-/// The Kubernetes versions the project supports (README.md, "Supported Kubernetes versions").
-public enum SupportedKubernetes {
-    /// The oldest minor release whose kube-apiserver accepts `crds/`: `x-kubernetes-validations[].fieldPath`
-    /// exists from Kubernetes 1.28 (older servers answer `strict decoding error: unknown field "…fieldPath"`).
-    public static let minimum = (major: 1, minor: 28)
-
-    /// `"1.28"`.
-    public static var minimumString: String { "\(minimum.major).\(minimum.minor)" }
-
-    /// Whether a server's `/version` `major`/`minor` (minor may carry a suffix, as `"28+"` on managed clusters) is
-    /// at least `minimum`; nil when they are not numbers.
-    public static func isSupported(major: String, minor: String) -> Bool? {
-        guard let ma = Int(major.prefix { $0.isNumber }), let mi = Int(minor.prefix { $0.isNumber }) else { return nil }
-        return (ma, mi) >= minimum
-    }
-}

@@ -39,11 +39,16 @@ public struct ScheduleSpec: Codable, Sendable, Hashable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decodeIfPresent(String.self, forKey: .name)
-        days = try c.decodeIfPresent([String].self, forKey: .days) ?? c.decodeIfPresent([String].self, forKey: .daysOfWeek)
+        // Both spellings are always read (so strict decoding knows both); ours wins when both are set.
+        let aibrix = (days: try c.decodeIfPresent([String].self, forKey: .daysOfWeek),
+                      start: try c.decodeIfPresent(String.self, forKey: .startTime),
+                      end: try c.decodeIfPresent(String.self, forKey: .endTime),
+                      timeZone: try c.decodeIfPresent(String.self, forKey: .timezone))
+        days = try c.decodeIfPresent([String].self, forKey: .days) ?? aibrix.days
         // A missing start or end decodes as "" and is refused by validation at its field, as the CRD's rule does.
-        start = try c.decodeIfPresent(String.self, forKey: .start) ?? c.decodeIfPresent(String.self, forKey: .startTime) ?? ""
-        end = try c.decodeIfPresent(String.self, forKey: .end) ?? c.decodeIfPresent(String.self, forKey: .endTime) ?? ""
-        timeZone = try c.decodeIfPresent(String.self, forKey: .timeZone) ?? c.decodeIfPresent(String.self, forKey: .timezone)
+        start = try c.decodeIfPresent(String.self, forKey: .start) ?? aibrix.start ?? ""
+        end = try c.decodeIfPresent(String.self, forKey: .end) ?? aibrix.end ?? ""
+        timeZone = try c.decodeIfPresent(String.self, forKey: .timeZone) ?? aibrix.timeZone
         replicas = try c.decodeIfPresent(Int.self, forKey: .replicas)
         minReplicas = try c.decodeIfPresent(Int.self, forKey: .minReplicas)
         maxReplicas = try c.decodeIfPresent(Int.self, forKey: .maxReplicas)

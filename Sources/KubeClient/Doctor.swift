@@ -1,61 +1,116 @@
+import KubeAPI
 import YAML
 
-/// What `heteroscale doctor` finds out about a cluster: can the controller work against it?
+/// What `heteroscale doctor` finds out about a cluster: can the controller work against it, from here?
 public struct DoctorReport: Sendable {
     public struct Permission: Sendable, Hashable {
         public var verb: String
         public var group: String
         public var resource: String
         public var subresource: String
+        /// The namespace asked about; `""` means all namespaces (what a cluster-wide list/watch needs).
+        public var namespace: String = ""
         /// `nil` when the review itself failed.
         public var allowed: Bool?
         public var error: String?
 
         public var label: String {
             "\(verb) \(group.isEmpty ? "" : group + "/")\(resource)\(subresource.isEmpty ? "" : "/" + subresource)"
+                + (namespace.isEmpty ? " (all namespaces)" : " (namespace \(namespace))")
         }
+    }
+
+    /// One probe of a pod a PodAutoscaler scrapes: can this machine open a connection to its IP and port?
+    public struct PodProbe: Sendable, Hashable {
+        /// `namespace/name` of the PodAutoscaler.
+        public var autoscaler: String
+        public var pod: String
+        /// `10.244.1.5:8000`.
+        public var endpoint: String
+        public var reachable: Bool
+        /// What happened, and for an unreachable pod what to do.
+        public var detail: String
     }
 
     public var serverVersion: String
     public var platform: String
+    /// Major and minor of the server, when `/version` gave them.
+    public var serverMinorVersion: (major: Int, minor: Int)?
     /// CRD resource name → installed.
     public var crds: [(name: String, installed: Bool)]
     public var permissions: [Permission]
+    /// Pods of PodAutoscalers' targets probed (one per PodAutoscaler, a few PodAutoscalers).
+    public var podProbes: [PodProbe] = []
+    /// Why no pod was probed, when none was (no PodAutoscalers, no running pods, listing refused).
+    public var podProbeNote: String?
+    /// Things that may not work, without failing the check (e.g. a server older than the supported minimum).
+    public var warnings: [String] = []
 
     public var problems: Int {
         crds.filter { !$0.installed }.count + permissions.filter { $0.allowed != true }.count
+            + podProbes.filter { !$0.reachable }.count
+    }
+}
+
+/// `/version` did not come from a Kubernetes API server (e.g. an HTML page behind the URL).
+public struct NotKubernetesError: Error, Sendable, CustomStringConvertible {
+    public var server: String
+    public var what: String
+    public var description: String {
+        "\(server) is not a Kubernetes API server: GET /version answered \(what); check the server URL of the kubeconfig's cluster (clusters[].cluster.server)"
     }
 }
 
 public enum Doctor {
-    /// The permissions the PodAutoscaler controller uses, asked in the kubeconfig's namespace (kept in step
-    /// with `charts/heteroscale/templates/clusterrole.yaml` and `role.yaml`; the DeploymentGroup controller's
-    /// extra permissions join when it does).
-    public static let requiredPermissions: [(verb: String, group: String, resource: String, subresource: String)] = [
-        ("list", "heteroscale.io", "podautoscalers", ""),
-        ("watch", "heteroscale.io", "podautoscalers", ""),
-        ("get", "heteroscale.io", "podautoscalers", ""),
-        ("update", "heteroscale.io", "podautoscalers", "status"),
-        ("get", "apps", "deployments", "scale"),
-        ("update", "apps", "deployments", "scale"),
-        ("list", "", "pods", ""),
-        ("watch", "", "pods", ""),
-        ("create", "events.k8s.io", "events", ""),
-        ("patch", "events.k8s.io", "events", ""),
-        ("get", "coordination.k8s.io", "leases", ""),
-        ("create", "coordination.k8s.io", "leases", ""),
-        ("update", "coordination.k8s.io", "leases", ""),
+    /// A permission the controller needs. `clusterWide` ones are asked for all namespaces (the controller
+    /// lists and watches cluster-wide unless run with `--namespace`), the others in the kubeconfig's namespace.
+    public struct Requirement: Sendable, Hashable {
+        public var verb: String
+        public var group: String
+        public var resource: String
+        public var subresource: String
+        public var clusterWide: Bool
+    }
+
+    /// The permissions the PodAutoscaler controller uses (kept in step with
+    /// `charts/heteroscale/templates/clusterrole.yaml` and `role.yaml`; the DeploymentGroup controller's extra
+    /// permissions join when it does). Its informers list and watch PodAutoscalers and pods.
+    public static let requiredPermissions: [Requirement] = [
+        Requirement(verb: "list", group: "heteroscale.io", resource: "podautoscalers", subresource: "", clusterWide: true),
+        Requirement(verb: "watch", group: "heteroscale.io", resource: "podautoscalers", subresource: "", clusterWide: true),
+        Requirement(verb: "list", group: "", resource: "pods", subresource: "", clusterWide: true),
+        Requirement(verb: "watch", group: "", resource: "pods", subresource: "", clusterWide: true),
+        Requirement(verb: "get", group: "heteroscale.io", resource: "podautoscalers", subresource: "", clusterWide: false),
+        Requirement(verb: "update", group: "heteroscale.io", resource: "podautoscalers", subresource: "status", clusterWide: false),
+        Requirement(verb: "get", group: "apps", resource: "deployments", subresource: "scale", clusterWide: false),
+        Requirement(verb: "update", group: "apps", resource: "deployments", subresource: "scale", clusterWide: false),
+        Requirement(verb: "create", group: "events.k8s.io", resource: "events", subresource: "", clusterWide: false),
+        Requirement(verb: "patch", group: "events.k8s.io", resource: "events", subresource: "", clusterWide: false),
+        Requirement(verb: "get", group: "coordination.k8s.io", resource: "leases", subresource: "", clusterWide: false),
+        Requirement(verb: "create", group: "coordination.k8s.io", resource: "leases", subresource: "", clusterWide: false),
+        Requirement(verb: "update", group: "coordination.k8s.io", resource: "leases", subresource: "", clusterWide: false),
     ]
 
     public static let crdResources = ["podautoscalers", "deploymentgroups"]
 
-    /// Runs the checks. Throws (transport error or `KubeAPIError`) when the server cannot be talked to at
-    /// all; CRDs missing and permissions denied are part of the report.
-    public static func check(_ client: RESTClient) async throws -> DoctorReport {
-        let version = try await client.json(path: "/version")
+    /// Runs the checks. Throws (transport error, `KubeAPIError`, `NotKubernetesError`) when the server cannot be
+    /// talked to at all; missing CRDs, denied permissions and unreachable pods are part of the report.
+    /// - Parameters:
+    ///   - watchNamespace: as the controller's `--namespace`: list/watch is checked there instead of in all
+    ///     namespaces, and only its PodAutoscalers are probed.
+    ///   - probeTimeout: seconds to wait for a pod's connection.
+    public static func check(_ client: RESTClient, watchNamespace: String? = nil, probeTimeout: Double = 2) async throws -> DoctorReport {
+        let version = try await serverVersion(client)
         var report = DoctorReport(
             serverVersion: version["gitVersion"]?.stringValue ?? "unknown",
             platform: version["platform"]?.stringValue ?? "unknown", crds: [], permissions: [])
+        report.serverMinorVersion = SupportedKubernetes.version(
+            major: version["major"]?.stringValue, minor: version["minor"]?.stringValue, gitVersion: version["gitVersion"]?.stringValue)
+        if let v = report.serverMinorVersion, SupportedKubernetes.isOlderThanMinimum(v) {
+            report.warnings.append(
+                "the server is Kubernetes \(v.major).\(v.minor), older than the minimum supported \(SupportedKubernetes.minimumString): "
+                    + "the CRDs will not install (their x-kubernetes-validations use fieldPath, new in 1.28); upgrade the cluster")
+        }
 
         do {
             let resources = try await client.json(path: "/apis/heteroscale.io/v1alpha1")
@@ -65,24 +120,73 @@ public enum Doctor {
             report.crds = crdResources.map { ($0, false) }
         }
 
-        let namespace = client.config.namespace
         for p in requiredPermissions {
-            var attrs: JSONValue = ["verb": .string(p.verb), "group": .string(p.group), "resource": .string(p.resource), "namespace": .string(namespace)]
-            if !p.subresource.isEmpty { attrs["subresource"] = .string(p.subresource) }
-            let review: JSONValue = [
-                "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-                "spec": ["resourceAttributes": attrs],
-            ]
-            var perm = DoctorReport.Permission(verb: p.verb, group: p.group, resource: p.resource, subresource: p.subresource)
-            do {
-                let answer = try await client.json(method: "POST", path: "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body: review)
-                perm.allowed = answer["status"]?["allowed"]?.boolValue ?? false
-            } catch {
-                perm.error = explain(error, server: client.config.server)
-            }
-            report.permissions.append(perm)
+            let namespace = p.clusterWide ? (watchNamespace ?? "") : client.config.namespace
+            report.permissions.append(await review(client, p, namespace: namespace))
+        }
+
+        if report.crds.first(where: { $0.name == "podautoscalers" })?.installed == true {
+            (report.podProbes, report.podProbeNote) = await probePods(client, namespace: watchNamespace, timeout: probeTimeout)
+        } else {
+            report.podProbeNote = "no PodAutoscaler CRD, so no pods to probe"
         }
         return report
+    }
+
+    /// GET /version, refusing anything that is not a Kubernetes answer in one line (never an HTML dump).
+    static func serverVersion(_ client: RESTClient) async throws -> JSONValue {
+        let response = try await client.send(path: "/version")
+        let contentType = response.headers["Content-Type"] ?? ""
+        let json = try? JSONValue.parseJSON(response.body)
+        if (200..<300).contains(response.status) {
+            if let json, json["gitVersion"]?.stringValue != nil || json["major"]?.stringValue != nil { return json }
+            throw NotKubernetesError(server: client.config.server, what: "\(response.status) with " + describeBody(response.body, contentType: contentType, json: json))
+        }
+        if json?["kind"]?.stringValue == "Status" {
+            throw KubeAPIError(response: response, method: "GET", path: "/version")
+        }
+        throw NotKubernetesError(server: client.config.server, what: "\(response.status) with " + describeBody(response.body, contentType: contentType, json: json))
+    }
+
+    /// `an HTML page ("Welcome to nginx!")`, `text/plain "404 page not found"`, `JSON without gitVersion`.
+    static func describeBody(_ body: [UInt8], contentType: String, json: JSONValue?) -> String {
+        let text = String(decoding: body.prefix(4096), as: UTF8.self)
+        if contentType.contains("html") || text.drop(while: { $0.isWhitespace }).hasPrefix("<") {
+            if let open = text.range(of: "<title>", options: .caseInsensitive),
+                let close = text.range(of: "</title>", options: .caseInsensitive, range: open.upperBound..<text.endIndex)
+            {
+                return "an HTML page (\"\(oneLine(String(text[open.upperBound..<close.lowerBound]), limit: 80))\")"
+            }
+            return "an HTML page"
+        }
+        if json != nil { return "JSON without gitVersion" }
+        if body.isEmpty { return "an empty body" }
+        return (contentType.isEmpty ? "" : "\(contentType) ") + "\"\(oneLine(text, limit: 80))\""
+    }
+
+    /// Whitespace collapsed to single spaces, at most `limit` characters.
+    static func oneLine(_ s: String, limit: Int = 200) -> String {
+        let collapsed = s.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        return collapsed.count > limit ? String(collapsed.prefix(limit)) + "…" : collapsed
+    }
+
+    /// One SelfSubjectAccessReview.
+    static func review(_ client: RESTClient, _ p: Requirement, namespace: String) async -> DoctorReport.Permission {
+        var attrs: JSONValue = ["verb": .string(p.verb), "group": .string(p.group), "resource": .string(p.resource)]
+        if !namespace.isEmpty { attrs["namespace"] = .string(namespace) }
+        if !p.subresource.isEmpty { attrs["subresource"] = .string(p.subresource) }
+        let body: JSONValue = [
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+            "spec": ["resourceAttributes": attrs],
+        ]
+        var perm = DoctorReport.Permission(verb: p.verb, group: p.group, resource: p.resource, subresource: p.subresource, namespace: namespace)
+        do {
+            let answer = try await client.json(method: "POST", path: "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body: body)
+            perm.allowed = answer["status"]?["allowed"]?.boolValue ?? false
+        } catch {
+            perm.error = explain(error, server: client.config.server)
+        }
+        return perm
     }
 
     /// One line a person can act on, for the usual ways a first connection fails.
@@ -102,11 +206,20 @@ public enum Doctor {
                 return "\(e)"
             }
         case let e as KubeAPIError where e.isUnauthorized:
-            return "the API server rejected the credentials (401 Unauthorized): \(e.message)"
+            return "the API server rejected the credentials (401 Unauthorized): \(apiMessage(e))"
         case let e as KubeAPIError where e.isForbidden:
-            return "access denied (403 Forbidden): \(e.message)"
+            return "access denied (403 Forbidden): \(apiMessage(e))"
+        case let e as KubeAPIError:
+            return "\(e.method) \(e.path): \(e.code) \(e.reason): \(apiMessage(e))"
         default:
-            return "\(error)"
+            return oneLine("\(error)", limit: 400)
         }
+    }
+
+    /// The message of an API error on one line; an HTML body (a proxy's error page) shortened to its title.
+    static func apiMessage(_ e: KubeAPIError) -> String {
+        let m = e.message
+        if m.drop(while: { $0.isWhitespace }).hasPrefix("<") { return describeBody(Array(m.utf8), contentType: "text/html", json: nil) }
+        return oneLine(m)
     }
 }

@@ -247,8 +247,10 @@ public struct InstanceSample: Sendable, Hashable {
     /// Fraction of SM time doing work (DCGM `DCGM_FI_PROF_SM_ACTIVE`), 0…1: unlike `gpuUtilization` (any
     /// kernel running), it tracks the load for decode too.
     public var smActivity = 0.0
-    public var ttftP50 = 0.0, ttftP90 = 0.0, ttftP99 = 0.0
-    public var itlP50 = 0.0, itlP90 = 0.0, itlP99 = 0.0
+    /// Latency percentiles of the interval, seconds; `nil` when no first token (TTFT) or no later token (ITL)
+    /// came out in it — no observation, which is not a latency of 0.
+    public var ttftP50: Double?, ttftP90: Double?, ttftP99: Double?
+    public var itlP50: Double?, itlP90: Double?, itlP99: Double?
     public init() {}
 
     /// The value of a metric by (resolved) name; counters `…_total` as their rate per second. `nil` if unknown.

@@ -31,8 +31,10 @@ public struct TimelineRow: Sendable, Hashable {
     public var gpuUtilization: Double
     /// Prompt tokens/s (prefill pools) or generated tokens/s (decode and mixed pools).
     public var tps: Double
-    public var ttftP90ms: Double
-    public var tbtP90ms: Double
+    /// Cluster P90 TTFT and TBT of the interval, ms; `nil` when no request produced that measurement in it
+    /// (an empty cell in `timeline.csv`, a gap in the plots).
+    public var ttftP90ms: Double?
+    public var tbtP90ms: Double?
     /// Ready prefill ÷ ready decode instances of the whole cluster (0 when no decode is ready).
     public var pdRatio: Double
     public var kvUsage: Double
@@ -59,8 +61,8 @@ public struct SimulationResult: Sendable {
     public var requestStats = RequestStats()
     public var timeline: [TimelineRow] = []
     public var scaling: [ScalingLogEntry] = []
-    /// Per scrape interval: (end time, P90 TTFT ms, P90 TBT ms) cluster-wide.
-    public var intervalLatency: [(time: Double, ttftP90ms: Double, tbtP90ms: Double)] = []
+    /// Per scrape interval: (end time, P90 TTFT ms, P90 TBT ms) cluster-wide; `nil` without a measurement.
+    public var intervalLatency: [(time: Double, ttftP90ms: Double?, tbtP90ms: Double?)] = []
     public var arrived = 0
     public var completed = 0
     public var unfinished = 0
@@ -122,12 +124,16 @@ extension Simulator {
                     s.smActivity = s.busyFraction * occupancy
                 }
                 inst.residentSeen = !inst.running.isEmpty
-                s.ttftP50 = percentile(inst.ttfts, 0.5)
-                s.ttftP90 = percentile(inst.ttfts, 0.9)
-                s.ttftP99 = percentile(inst.ttfts, 0.99)
-                s.itlP50 = weightedPercentile(inst.itls, 0.5)
-                s.itlP90 = weightedPercentile(inst.itls, 0.9)
-                s.itlP99 = weightedPercentile(inst.itls, 0.99)
+                if !inst.ttfts.isEmpty {
+                    s.ttftP50 = percentile(inst.ttfts, 0.5)
+                    s.ttftP90 = percentile(inst.ttfts, 0.9)
+                    s.ttftP99 = percentile(inst.ttfts, 0.99)
+                }
+                if !inst.itls.isEmpty {
+                    s.itlP50 = weightedPercentile(inst.itls, 0.5)
+                    s.itlP90 = weightedPercentile(inst.itls, 0.9)
+                    s.itlP99 = weightedPercentile(inst.itls, 0.99)
+                }
                 inst.ttfts.removeAll(keepingCapacity: true)
                 inst.itls.removeAll(keepingCapacity: true)
                 if inst.state != .serving && inst.state != .draining { s.gpuUtilization = 0 }
@@ -143,8 +149,9 @@ extension Simulator {
         intervals.append(current)
         let keep = max(1, Int((config.signalWindow / dt).rounded(.up)))
         if intervals.count > keep { intervals.removeFirst(intervals.count - keep) }
-        let ttft90 = percentile(current.ttfts, 0.9) * 1000
-        let tbt90 = weightedPercentile(current.itls, 0.9) * 1000
+        // An interval in which nothing was measured has no latency (not 0).
+        let ttft90 = current.ttfts.isEmpty ? nil : percentile(current.ttfts, 0.9) * 1000
+        let tbt90 = current.itls.isEmpty ? nil : weightedPercentile(current.itls, 0.9) * 1000
         result.intervalLatency.append((now, ttft90, tbt90))
         current = IntervalAggregate()
 
@@ -192,8 +199,6 @@ extension Simulator {
         var s: [String: Double] = [
             "decode_tps": decodeTPSWindow.average(at: at) ?? Double(gen) / secs,
             "prefill_tps": prefillTPSWindow.average(at: at) ?? Double(prompt) / secs,
-            "tbt_p90_ms": weightedPercentile(itls, 0.9) * 1000,
-            "ttft_p90_ms": percentile(ttfts, 0.9) * 1000,
             "num_requests": arrivalWindow.average(at: at) ?? Double(arrivals) / secs,
             "interval_s": secs,
             "decode_kv_usage": decodeKV,
@@ -202,7 +207,12 @@ extension Simulator {
             s["avg_isl"] = Double(isl) / Double(arrivals)
             s["avg_osl"] = Double(osl) / Double(arrivals)
         }
-        if !ttfts.isEmpty { s["ttft_ms"] = ttfts.reduce(0, +) / Double(ttfts.count) * 1000 }
+        // Latency signals only when the window measured some: a strategy must see "no data", never 0 ms.
+        if !ttfts.isEmpty {
+            s["ttft_p90_ms"] = percentile(ttfts, 0.9) * 1000
+            s["ttft_ms"] = ttfts.reduce(0, +) / Double(ttfts.count) * 1000
+        }
+        if itlWeight > 0 { s["tbt_p90_ms"] = weightedPercentile(itls, 0.9) * 1000 }
         if itlWeight > 0 { s["itl_ms"] = itls.reduce(0) { $0 + $1.0 * Double($1.1) } / Double(itlWeight) * 1000 }
         if completions > 0 { s["request_duration_s"] = response / Double(completions) }
         return s

@@ -42,10 +42,11 @@ public struct ProfileError: Error, Sendable, Hashable, CustomStringConvertible {
 
 extension HardwareProfile {
     /// Parses a parametric profile file (see `samples/profiles/`) into one profile per (model, TP) entry.
+    /// Strict: an unknown key (`decode.stepMS`) is an error with its line and the nearest valid key.
     public static func fromYAML(_ text: String, source: String = "<memory>") throws -> [HardwareProfile] {
         let file: ProfileFile
         do {
-            file = try YAML.decode(ProfileFile.self, from: text)
+            file = try YAML.decode(ProfileFile.self, from: text, strict: true)
         } catch {
             throw ProfileError(source: source, message: "\(error)")
         }

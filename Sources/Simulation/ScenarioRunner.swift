@@ -32,12 +32,18 @@ public struct PolicyOutcome: Sendable {
         r.meetsSLO(ttftMs: sloTTFTms, tbtMs: sloTBTms)
     }
 
-    /// Share of scrape intervals whose cluster P90 TTFT and TBT are within the SLOs.
+    /// Share of scrape intervals whose cluster P90 TTFT and TBT are within the SLOs, over the intervals that
+    /// measured at least one of the SLO's latencies (an interval without any is no evidence either way).
     public var intervalSLOAttainment: Double {
-        let iv = result.intervalLatency
-        guard !iv.isEmpty else { return 0 }
-        let ok = iv.filter { e in (sloTTFTms.map { e.ttftP90ms <= $0 } ?? true) && (sloTBTms.map { e.tbtP90ms <= $0 } ?? true) }
-        return Double(ok.count) / Double(iv.count)
+        let measured = result.intervalLatency.filter { e in
+            (sloTTFTms != nil && e.ttftP90ms != nil) || (sloTBTms != nil && e.tbtP90ms != nil)
+        }
+        guard !measured.isEmpty else { return 0 }
+        let ok = measured.filter { e in
+            (sloTTFTms.flatMap { slo in e.ttftP90ms.map { $0 <= slo } } ?? true)
+                && (sloTBTms.flatMap { slo in e.tbtP90ms.map { $0 <= slo } } ?? true)
+        }
+        return Double(ok.count) / Double(measured.count)
     }
 
     /// Population standard deviation of the ready P/D ratio over the intervals where it is defined.
@@ -70,26 +76,50 @@ public enum ScenarioRunner {
         case statisticsOnly
     }
 
+    /// Every error names the scenario file first: `scenario.yaml: slo: missing; …`.
     public static func run(scenarioPath: String, policy: String? = nil, progress: Progress? = nil,
                            requests: RequestOutput = .keep) throws -> [PolicyOutcome] {
         let spec = try ScenarioSpec.load(path: scenarioPath)
         let base = URL(fileURLWithPath: scenarioPath).deletingLastPathComponent().path
-        return try run(spec, baseDirectory: base, policy: policy, progress: progress, requests: requests)
+        do {
+            return try run(spec, baseDirectory: base, policy: policy, progress: progress, requests: requests)
+        } catch {
+            throw SimulationError("\(scenarioPath): \(error)")
+        }
     }
 
-    /// Runs the policies one after another. With `.stream` or `.statisticsOnly` no per-request records are
-    /// kept, so memory stays flat however long the trace.
-    public static func run(_ spec: ScenarioSpec, baseDirectory: String, policy: String? = nil, progress: Progress? = nil,
-                           requests: RequestOutput = .keep) throws -> [PolicyOutcome] {
+    /// Validates the scenario and builds the configuration of every selected policy (all, or the one named):
+    /// every manifest read and checked, every pool's minimum placed on the cluster. Nothing is simulated.
+    public static func prepare(_ spec: ScenarioSpec, baseDirectory: String, policy: String? = nil) throws
+        -> [(policy: ScenarioSpec.Policy, config: SimulationConfig)]
+    {
+        try spec.validate(baseDirectory: baseDirectory)
         let performance = try spec.performanceModel(baseDirectory: baseDirectory)
         let selected = spec.policies.filter { policy == nil || $0.name == policy }
         guard !selected.isEmpty else {
             throw SimulationError("no policy \(policy ?? "") in the scenario; have \(spec.policies.map(\.name).joined(separator: ", "))")
         }
+        return try selected.map { p in
+            let config = try spec.config(policy: p, baseDirectory: baseDirectory, performance: performance)
+            do {
+                try config.checkMinimumPlacement()
+            } catch {
+                throw SimulationError("policy \(p.name): \(error)")
+            }
+            return (p, config)
+        }
+    }
+
+    /// Runs the policies one after another, after `prepare` checked all of them (so that a bad last policy
+    /// fails in a second, not after the others ran). With `.stream` or `.statisticsOnly` no per-request
+    /// records are kept, so memory stays flat however long the trace.
+    public static func run(_ spec: ScenarioSpec, baseDirectory: String, policy: String? = nil, progress: Progress? = nil,
+                           requests: RequestOutput = .keep) throws -> [PolicyOutcome] {
+        let prepared = try prepare(spec, baseDirectory: baseDirectory, policy: policy)
         var workload = spec.workload
         if workload.seed == nil { workload.seed = spec.seed }
-        return try selected.map { p in
-            var config = try spec.config(policy: p, baseDirectory: baseDirectory, performance: performance)
+        return try prepared.map { p, config in
+            var config = config
             let stream = try workload.makeStream(baseDirectory: baseDirectory)
             var writer: RequestsCSVWriter?
             switch requests {
@@ -116,8 +146,9 @@ public enum ScenarioRunner {
 
     // MARK: Output
 
-    static func f(_ x: Double) -> String {
-        guard x.isFinite else { return "" }
+    /// A CSV number; empty for a missing or non-finite value.
+    static func f(_ x: Double?) -> String {
+        guard let x, x.isFinite else { return "" }
         return String(format: "%.6g", x)
     }
 
@@ -201,6 +232,16 @@ public enum ScenarioRunner {
 
     public static func comparisonCSV(_ outcomes: [PolicyOutcome]) -> String {
         ([comparisonColumns] + outcomes.map(comparisonRow)).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
+    }
+
+    /// The SLO the attainment columns are measured against, one line for the summary.
+    public static func sloLine(_ outcomes: [PolicyOutcome]) -> String {
+        guard let o = outcomes.first else { return "" }
+        var parts: [String] = []
+        if let t = o.sloTTFTms { parts.append("TTFT ≤ \(f(t)) ms") }
+        if let t = o.sloTBTms { parts.append("mean TBT ≤ \(f(t)) ms") }
+        guard !parts.isEmpty else { return "" }
+        return "SLO: " + parts.joined(separator: ", ") + " per request (intervals: their P90s)\n"
     }
 
     /// A fixed-width table of the main comparison columns.

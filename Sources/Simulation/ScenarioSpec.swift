@@ -4,7 +4,8 @@ import Autoscaling
 import YAML
 
 /// A simulation scenario (`heteroscale simulate SCENARIO.yaml`). Relative paths resolve against the
-/// scenario file's folder.
+/// scenario file's folder. Read strictly (`load`, `parse`): an unknown key is an error with its line and the
+/// nearest valid key, and so is an unknown field of a PodAutoscaler or DeploymentGroup manifest.
 public struct ScenarioSpec: Decodable, Sendable {
     public var name: String?
     public var cluster: ClusterSpec?
@@ -27,6 +28,8 @@ public struct ScenarioSpec: Decodable, Sendable {
     public var maxBatchTokens: Int?
     public var maxBatchSize: Int?
     public var policies: [Policy]
+    /// The parsed scenario file, for the positions of inline manifests (set by `parse`/`load`).
+    var source: YAMLDocument?
 
     /// `{role: decode, gpuType: h20, seconds: 180}`; a rule without `role` or `gpuType` matches any.
     public struct ColdStartRule: Codable, Sendable, Hashable {
@@ -111,24 +114,93 @@ public struct ScenarioSpec: Decodable, Sendable {
         maxBatchTokens = try c.decodeIfPresent(Int.self, forKey: .maxBatchTokens)
         maxBatchSize = try c.decodeIfPresent(Int.self, forKey: .maxBatchSize)
         policies = try c.decode([Policy].self, forKey: .policies)
+        // Results are written per policy name: a second policy of the same name would overwrite the first's.
+        var seen: [String: Int] = [:]
+        for (i, p) in policies.enumerated() {
+            if let first = seen[p.name] {
+                throw DecodingError.dataCorrupted(DecodingError.Context(
+                    codingPath: [CodingKeys.policies, IndexCodingKey(i), PolicyKey.name],
+                    debugDescription: "duplicate policy name \"\(p.name)\" (also policies[\(first)]); give every policy its own name"))
+            }
+            seen[p.name] = i
+        }
     }
 
+    private enum PolicyKey: String, CodingKey { case name }
+
+    /// Parses a scenario strictly (unknown keys are errors with line and nearest valid key), keeping the
+    /// positions of inline manifests for their own errors.
+    public static func parse(_ text: String) throws -> ScenarioSpec {
+        let document = try YAML.loadDocument(text)
+        var spec = try document.decode(ScenarioSpec.self, strict: true)
+        spec.source = document
+        return spec
+    }
+
+    /// Reads and parses a scenario file; errors start with the path.
     public static func load(path: String) throws -> ScenarioSpec {
-        guard let data = FileManager.default.contents(atPath: path) else { throw SimulationError("\(path): cannot read the file") }
+        let text: String
         do {
-            return try YAML.decode(ScenarioSpec.self, from: String(decoding: data, as: UTF8.self))
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw SimulationError("\(path): cannot read the scenario file (\(FileManager.default.fileExists(atPath: path) ? "not readable UTF-8 text" : "no such file"))")
+        }
+        do {
+            return try parse(text)
         } catch {
             throw SimulationError("\(path): \(error)")
         }
     }
 
+    /// Checks what decoding cannot: the SLO the comparison is measured against, and that every file the
+    /// scenario names exists (relative paths resolve against `baseDirectory`, the scenario file's folder).
+    public func validate(baseDirectory: String) throws {
+        guard let slo else {
+            throw SimulationError("slo: missing; SLO attainment needs targets: add e.g. `slo: {ttftMs: 2000, tbtMs: 80}` (per-request TTFT and mean TBT limits, milliseconds)")
+        }
+        guard slo.ttftMs != nil || slo.tbtMs != nil else {
+            throw SimulationError("slo: give ttftMs, tbtMs or both (milliseconds)")
+        }
+        for (key, v) in [("slo.ttftMs", slo.ttftMs), ("slo.tbtMs", slo.tbtMs)] {
+            if let v, !(v.isFinite && v > 0) { throw SimulationError("\(key): must be a positive number of milliseconds, got \(ScenarioRunner.f(v))") }
+        }
+        if let p = slo.percentile, p != 90 {
+            throw SimulationError("slo.percentile: only 90 is evaluated (P90 per interval), got \(ScenarioRunner.f(p)); remove it or set 90")
+        }
+        var files = profiles.enumerated().map { (key: "profiles[\($0.offset)]", path: $0.element) }
+        files += workload.files(key: "workload")
+        for (i, p) in policies.enumerated() {
+            for (j, m) in (p.manifests ?? []).enumerated() {
+                if let path = m.stringValue { files.append((key: "policies[\(i)].manifests[\(j)]", path: path)) }
+            }
+        }
+        for f in files { _ = try Self.existingFile(f.path, key: f.key, baseDirectory: baseDirectory) }
+    }
 
-    /// Loads every profile file.
+    /// The full path of a file the scenario names under `key`, or an error that says where it was looked for.
+    static func existingFile(_ path: String, key: String, baseDirectory: String) throws -> String {
+        let full = WorkloadSpec.resolve(path, baseDirectory)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory) else {
+            let base = URL(fileURLWithPath: baseDirectory).standardized.path
+            throw SimulationError(
+                "\(key): \(path) not found at \(full) (paths in a scenario are relative to its folder, \(base)); fix the path")
+        }
+        guard !isDirectory.boolValue else { throw SimulationError("\(key): \(path) is a folder; name a file") }
+        return full
+    }
+
+
+    /// Loads every profile file (parametric YAML is read strictly).
     public func performanceModel(baseDirectory: String) throws -> PerformanceModel {
         var model = PerformanceModel()
-        for p in profiles {
-            let full = WorkloadSpec.resolve(p, baseDirectory)
-            model.merge(full.hasSuffix(".csv") ? try PerformanceModel.load(path: full) : PerformanceModel(profiles: try HardwareProfile.fromYAML(path: full)))
+        for (i, p) in profiles.enumerated() {
+            let full = try Self.existingFile(p, key: "profiles[\(i)]", baseDirectory: baseDirectory)
+            do {
+                model.merge(full.hasSuffix(".csv") ? try PerformanceModel.load(path: full) : PerformanceModel(profiles: try HardwareProfile.fromYAML(path: full)))
+            } catch {
+                throw SimulationError("profiles[\(i)]: \(error)")
+            }
         }
         return model
     }
@@ -140,7 +212,8 @@ public struct ScenarioSpec: Decodable, Sendable {
         var gates: [String: Double] = [:]
         var autoscalers: [PodAutoscaler] = []
         var cluster = self.cluster
-        let at = "policy \(policy.name)"
+        let index = policies.firstIndex { $0.name == policy.name }
+        let at = index.map { "policies[\($0)] (\(policy.name))" } ?? "policy \(policy.name)"
         if let f = policy.fixed {
             let gpuType = f.gpuType ?? f.hardware
             guard let model = f.model ?? self.model else { throw SimulationError("\(at): fixed needs a model") }
@@ -158,30 +231,32 @@ public struct ScenarioSpec: Decodable, Sendable {
                 cluster = ClusterSpec(nodePools: [NodePoolSpec(gpuType: gpuType, gpusPerNode: perNode, count: nodes)])
             }
         }
-        var objects: [JSONValue] = []
-        for m in policy.manifests ?? [] {
-            if let path = m.stringValue {
-                let full = WorkloadSpec.resolve(path, baseDirectory)
-                guard let data = FileManager.default.contents(atPath: full) else { throw SimulationError("\(at): cannot read \(full)") }
-                objects += try YAML.loadAll(String(decoding: data, as: UTF8.self)).filter { !$0.isNull }
-            } else {
-                objects.append(m)
-            }
-        }
-        for o in objects {
+        for manifest in try manifests(of: policy, index: index, baseDirectory: baseDirectory) {
+            let o = manifest.document.value
             let kind = o["kind"]?.stringValue ?? ""
+            func decode<T: Decodable>(_ type: T.Type) throws -> T {
+                do {
+                    return try manifest.document.decode(type, strict: true)
+                } catch {
+                    // Inline manifests' errors already name their full path in the scenario.
+                    throw SimulationError(manifest.file == nil ? "\(error)" : "\(manifest.origin): \(error)")
+                }
+            }
             switch kind {
             case "PodAutoscaler":
-                // AIBrix annotations stand in for the typed fields, as in the controller.
-                var pa = try o.decode(PodAutoscaler.self)
+                var pa = try decode(PodAutoscaler.self)
+                // AIBrix annotations stand in for the typed fields, as in the controller; what the controller would
+                // report as ValidSpec=False is refused here.
                 let compatibility = AIBrixCompatibility.resolve(pa)
-                if !compatibility.issues.isEmpty {
-                    throw SimulationError("\(at): PodAutoscaler \(pa.metadata.name ?? ""): " + compatibility.issues.map(\.description).joined(separator: "; "))
-                }
                 pa.spec = compatibility.spec
+                let issues = compatibility.issues + Autoscaler.validate(pa.spec)
+                guard issues.isEmpty else {
+                    throw SimulationError("\(manifest.origin): PodAutoscaler \(pa.metadata.name ?? "?") is invalid: "
+                        + issues.map(\.description).joined(separator: "; "))
+                }
                 autoscalers.append(pa)
             case "DeploymentGroup":
-                let dg = try o.decode(DeploymentGroup.self)
+                let dg = try decode(DeploymentGroup.self)
                 let name = dg.metadata.name ?? "group"
                 let counts = RatioApportionment.split(dg.spec)
                 var members: [String] = []
@@ -221,6 +296,43 @@ public struct ScenarioSpec: Decodable, Sendable {
         config.sloTTFTms = slo?.ttftMs
         config.sloTBTms = slo?.tbtMs
         return config
+    }
+
+    /// One manifest of a policy: inline (positions in the scenario file) or a document of a manifest file.
+    struct Manifest {
+        var document: YAMLDocument
+        /// `policies[0].manifests[1]`, with the file and document number for manifest files.
+        var origin: String
+        var file: String?
+    }
+
+    /// The policy's manifests in order, manifest files read (every non-empty document).
+    func manifests(of policy: Policy, index: Int?, baseDirectory: String) throws -> [Manifest] {
+        var out: [Manifest] = []
+        for (j, m) in (policy.manifests ?? []).enumerated() {
+            let key = index.map { "policies[\($0)].manifests[\(j)]" } ?? "policy \(policy.name) manifests[\(j)]"
+            if let path = m.stringValue {
+                let full = try Self.existingFile(path, key: key, baseDirectory: baseDirectory)
+                let documents: [YAMLDocument]
+                do {
+                    documents = try YAML.loadDocuments(try String(contentsOfFile: full, encoding: .utf8))
+                } catch {
+                    throw SimulationError("\(key) (\(path)): \(error)")
+                }
+                for (d, doc) in documents.enumerated() where !doc.value.isNull {
+                    let origin = documents.count > 1 ? "\(key) (\(path), document \(d + 1))" : "\(key) (\(path))"
+                    out.append(Manifest(document: doc, origin: origin, file: full))
+                }
+            } else {
+                // The positions of the scenario file, unless the spec was changed after parsing.
+                let inline = index.flatMap { source?.subdocument(at: [.key("policies"), .index($0), .key("manifests"), .index(j)]) }
+                    .flatMap { $0.value == m ? $0 : nil }
+                var doc = inline ?? YAMLDocument(value: m)
+                if inline == nil, let index { doc.basePath = [.key("policies"), .index(index), .key("manifests"), .index(j)] }
+                out.append(Manifest(document: doc, origin: key, file: nil))
+            }
+        }
+        return out
     }
 
     /// A Deployment as a pool. Role: label `heteroscale.io/role` (or the name); GPU type: label

@@ -112,6 +112,15 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
         return stream
     }
 
+    /// The files the workload names, with their keys (`workload.trace`, `workload.phases[1].sizes.fromTrace`).
+    public func files(key: String) -> [(key: String, path: String)] {
+        var out: [(key: String, path: String)] = []
+        if let trace { out.append(("\(key).trace", trace)) }
+        if let f = sizes?.fromTrace { out.append(("\(key).sizes.fromTrace", f)) }
+        for (i, phase) in (phases ?? []).enumerated() { out += phase.files(key: "\(key).phases[\(i)]") }
+        return out
+    }
+
     static func resolve(_ path: String, _ base: String) -> String {
         path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardized.path
     }

@@ -125,14 +125,15 @@ public enum JSONPath {
     }
 }
 
-/// The coding key of an element of an unkeyed container; paths print it as `[index]`.
-struct IndexCodingKey: CodingKey {
-    let index: Int
-    init(_ index: Int) { self.index = index }
-    init?(intValue: Int) { index = intValue }
-    init?(stringValue: String) { nil }
-    var intValue: Int? { index }
-    var stringValue: String { "Index \(index)" }
+/// The coding key of an element of an unkeyed container; paths print it as `[index]` (also usable in the
+/// coding path of an error a type throws itself).
+public struct IndexCodingKey: CodingKey, Sendable {
+    public let index: Int
+    public init(_ index: Int) { self.index = index }
+    public init?(intValue: Int) { index = intValue }
+    public init?(stringValue: String) { nil }
+    public var intValue: Int? { index }
+    public var stringValue: String { "Index \(index)" }
 }
 
 extension JSONValue {

@@ -67,11 +67,14 @@ final class ValueDecoder: Decoder, SingleValueDecodingContainer {
     var value: JSONValue
     var pathNode: CodingPathNode
     let userInfoStorage: [CodingUserInfoKey: any Sendable]
+    /// Set in strict mode: records the keys each mapping's type asks for.
+    let tracker: StrictKeyTracker?
 
-    init(value: JSONValue, path: CodingPathNode, userInfo: [CodingUserInfoKey: any Sendable]) {
+    init(value: JSONValue, path: CodingPathNode, userInfo: [CodingUserInfoKey: any Sendable], tracker: StrictKeyTracker? = nil) {
         self.value = value
         self.pathNode = path
         self.userInfoStorage = userInfo
+        self.tracker = tracker
     }
 
     var codingPath: [any CodingKey] { pathNode.path }
@@ -82,6 +85,11 @@ final class ValueDecoder: Decoder, SingleValueDecodingContainer {
             throw Self.mismatch(value, expected: "an object", type: [String: JSONValue].self, path: pathNode)
         }
         return KeyedDecodingContainer(KeyedValueDecodingContainer<Key>(decoder: self, object: object, path: pathNode))
+    }
+
+    /// The strict-mode record of the mapping at `path`.
+    func record(at path: CodingPathNode, object: JSONObject) -> StrictKeyTracker.Record? {
+        tracker?.record(at: path, object: object)
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -112,7 +120,9 @@ final class ValueDecoder: Decoder, SingleValueDecodingContainer {
 
     func unbox<T: Decodable>(_ value: JSONValue, as type: T.Type, path: CodingPathNode) throws -> T {
         switch type {
-        case is JSONValue.Type: return value as! T
+        case is JSONValue.Type:
+            tracker?.markOpaque(path)
+            return value as! T
         case is String.Type: return try unboxString(value, path: path) as! T
         case is Int.Type: return try unboxInteger(value, as: Int.self, path: path) as! T
         case is Int64.Type: return try unboxInteger(value, as: Int64.self, path: path) as! T
@@ -123,6 +133,7 @@ final class ValueDecoder: Decoder, SingleValueDecodingContainer {
             guard case .object(let o) = value else {
                 throw Self.mismatch(value, expected: "an object", type: type, path: path)
             }
+            tracker?.markOpaque(path)
             return o as! T
         case is Date.Type:
             guard case .string(let s) = value else {
@@ -157,7 +168,12 @@ final class ValueDecoder: Decoder, SingleValueDecodingContainer {
                 self.value = savedValue
                 self.pathNode = savedPath
             }
-            return try T(from: self)
+            let result = try T(from: self)
+            if let tracker, let ignoring = T.self as? any StrictDecodingIgnoredKeys.Type, case .object(let o) = value {
+                let record = tracker.record(at: path, object: o)
+                for key in ignoring.ignoredKeys { record.ask(key) }
+            }
+            return result
         }
     }
 
@@ -240,11 +256,14 @@ struct KeyedValueDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
     let path: CodingPathNode
     /// For larger objects, a hash index instead of linear lookups.
     let index: [String: Int]?
+    /// Strict mode: the keys this mapping's type asks for.
+    let record: StrictKeyTracker.Record?
 
     init(decoder: ValueDecoder, object: JSONObject, path: CodingPathNode) {
         self.decoder = decoder
         self.object = object
         self.path = path
+        self.record = decoder.record(at: path, object: object)
         if object.count > 12 {
             var index = [String: Int](minimumCapacity: object.count)
             for (i, e) in object.entries.enumerated() { index[e.key] = i }
@@ -255,9 +274,13 @@ struct KeyedValueDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
     }
 
     var codingPath: [any CodingKey] { path.path }
-    var allKeys: [Key] { object.entries.compactMap { Key(stringValue: $0.key) } }
+    var allKeys: [Key] {
+        record?.all = true
+        return object.entries.compactMap { Key(stringValue: $0.key) }
+    }
 
     @inline(__always) func find(_ key: Key) -> JSONValue? {
+        record?.ask(key.stringValue)
         if let index {
             guard let i = index[key.stringValue] else { return nil }
             return object.entries[i].value
@@ -378,12 +401,15 @@ struct KeyedValueDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
 
     func superDecoder() throws -> any Decoder {
         let key = AnyCodingKey("super")
+        record?.ask("super")
         return ValueDecoder(
-            value: object["super"] ?? .null, path: path.appending(key), userInfo: decoder.userInfoStorage)
+            value: object["super"] ?? .null, path: path.appending(key), userInfo: decoder.userInfoStorage,
+            tracker: decoder.tracker)
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        ValueDecoder(value: find(key) ?? .null, path: path.appending(key), userInfo: decoder.userInfoStorage)
+        ValueDecoder(
+            value: find(key) ?? .null, path: path.appending(key), userInfo: decoder.userInfoStorage, tracker: decoder.tracker)
     }
 }
 
@@ -498,6 +524,7 @@ struct UnkeyedValueDecodingContainer: UnkeyedDecodingContainer {
 
     mutating func superDecoder() throws -> any Decoder {
         let p = elementPath
-        return advance(ValueDecoder(value: try current(JSONValue.self), path: p, userInfo: decoder.userInfoStorage))
+        return advance(
+            ValueDecoder(value: try current(JSONValue.self), path: p, userInfo: decoder.userInfoStorage, tracker: decoder.tracker))
     }
 }

@@ -75,15 +75,23 @@ public enum YAML {
     }
 
     /// Decodes a type from a single-document stream. Errors name the field path and position, e.g.
-    /// `line 7, column 16: spec.minReplicas: expected an integer, found string "two"`.
-    public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
-        try single(text: text, marks: true).decode(type)
+    /// `line 7, column 16: spec.minReplicas: expected an integer, found string "two"`. With `strict`, keys the
+    /// type does not read are errors too, with the nearest valid key (files people write: scenarios,
+    /// profiles, manifests); without it they are ignored (objects from an API server).
+    public static func decode<T: Decodable>(_ type: T.Type, from text: String, strict: Bool = false) throws -> T {
+        try single(text: text, marks: true).decode(type, strict: strict)
     }
 
-    public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>, strict: Bool = false) throws
         -> T
     {
-        try withBytes(bytes) { b in try single(b, marks: true) }.decode(type)
+        try withBytes(bytes) { b in try single(b, marks: true) }.decode(type, strict: strict)
+    }
+
+    /// Parses a stream that must hold at most one document, keeping the source position of every node (an
+    /// empty stream is a document holding `.null`).
+    public static func loadDocument(_ text: String) throws -> YAMLDocument {
+        try single(text: text, marks: true)
     }
 
     /// Encodes a value as one YAML document.
@@ -152,6 +160,8 @@ public struct YAMLDocument: Sendable {
     public var value: JSONValue
     /// Where the document starts (its `---`, or its first node).
     public var start: YAMLMark
+    /// Where this document sits in an enclosing one (see `subdocument(at:)`); errors name paths from there.
+    public var basePath: [JSONPathComponent] = []
     let marks: MarkNode?
 
     /// A document without positions, e.g. built in code.
@@ -175,30 +185,75 @@ public struct YAMLDocument: Sendable {
         return mark(at: components, deepest: false)
     }
 
-    /// The position at the path, or with `deepest`, at the longest prefix of it that exists.
-    func mark(at components: [JSONPathComponent], deepest: Bool) -> YAMLMark? {
-        guard var node = marks else { return nil }
+    /// The node at `components` as a document of its own that keeps its positions in this one, e.g. an inline
+    /// manifest inside a scenario file; its errors name the full path. `nil` when there is no such node.
+    public func subdocument(at components: [JSONPathComponent]) -> YAMLDocument? {
+        guard let (value, node) = walk(components) else { return nil }
+        var doc = YAMLDocument(value: value, start: node?.mark ?? start, marks: node)
+        doc.basePath = basePath + components
+        return doc
+    }
+
+    /// The value and position node at `components`, or (with `deepest`) the deepest that exists.
+    private func walk(_ components: [JSONPathComponent], deepest: Bool = false) -> (JSONValue, MarkNode?)? {
+        var node = marks
         var value = self.value
         for c in components {
-            var next: (JSONValue, MarkNode)?
-            switch (c, value, node) {
-            case (.key(let k), .object(let o), .mapping(_, let children)):
-                if let i = o.index(forKey: k), i < children.count { next = (o[i].value, children[i]) }
-            case (.index(let i), .array(let a), .sequence(_, let children)):
-                if a.indices.contains(i), i < children.count { next = (a[i], children[i]) }
+            var next: (JSONValue, MarkNode?)?
+            switch (c, value) {
+            case (.key(let k), .object(let o)):
+                if let i = o.index(forKey: k) {
+                    var child: MarkNode?
+                    if case .mapping(_, let children, _) = node, i < children.count { child = children[i] }
+                    next = (o[i].value, child)
+                }
+            case (.index(let i), .array(let a)):
+                if a.indices.contains(i) {
+                    var child: MarkNode?
+                    if case .sequence(_, let children) = node, i < children.count { child = children[i] }
+                    next = (a[i], child)
+                }
             default:
                 break
             }
-            guard let next else { return deepest ? node.mark : nil }
+            guard let next else { return deepest ? (value, node) : nil }
             (value, node) = next
         }
-        return node.mark
+        return (value, node)
     }
 
-    /// Decodes the document, with errors naming the field path and its position.
-    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+    /// The position at the path, or with `deepest`, at the longest prefix of it that exists.
+    func mark(at components: [JSONPathComponent], deepest: Bool) -> YAMLMark? {
+        guard marks != nil, let (_, node) = walk(components, deepest: deepest) else { return nil }
+        return node?.mark
+    }
+
+    /// The position of the key `key` of the mapping at `components` (where an unknown field is written).
+    func keyMark(of key: String, at components: [JSONPathComponent]) -> YAMLMark? {
+        guard marks != nil, let (value, node) = walk(components), case .object(let o) = value,
+            case .mapping(_, _, let keys) = node, let i = o.index(forKey: key), i < keys.count
+        else { return mark(at: components, deepest: true) }
+        return keys[i]
+    }
+
+    /// Decodes the document, with errors naming the field path and its position. With `strict`, a key that the
+    /// type does not read is an error too (see `JSONValue.decode(_:strict:userInfo:)`), reported at the
+    /// key with the nearest valid one: `line 12, column 3: slo: unknown field "ttftMS", did you mean "ttftMs"?`.
+    public func decode<T: Decodable>(_ type: T.Type, strict: Bool = false) throws -> T {
         do {
-            return try value.decode(type)
+            return try value.decode(type, strict: strict)
+        } catch let error as UnknownFieldError {
+            let first = error.fields.min { a, b in
+                let (ma, mb) = (keyMark(of: a.key, at: a.path), keyMark(of: b.key, at: b.path))
+                return (ma?.line ?? .max, ma?.column ?? .max) < (mb?.line ?? .max, mb?.column ?? .max)
+            } ?? error.fields[0]
+            var message = first.message
+            let others = error.fields.filter { $0 != first }
+            if !others.isEmpty {
+                message += " (and \(others.count) more: " + others.prefix(5).map { JSONPath.format(basePath + $0.path + [.key($0.key)]) }
+                    .joined(separator: ", ") + (others.count > 5 ? ", …" : "") + ")"
+            }
+            throw YAMLError(message: message, mark: keyMark(of: first.key, at: first.path), path: JSONPath.format(basePath + first.path))
         } catch let error as DecodingError {
             var components: [JSONPathComponent]
             let message: String
@@ -210,7 +265,7 @@ public struct YAMLDocument: Sendable {
                 components.append(.key(key.stringValue))
                 throw YAMLError(
                     message: message, mark: mark(at: markComponents, deepest: true),
-                    path: JSONPath.format(components))
+                    path: JSONPath.format(basePath + components))
             case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
                 components = JSONPath.components(of: context.codingPath)
                 message = context.debugDescription
@@ -218,23 +273,25 @@ public struct YAMLDocument: Sendable {
                 throw YAMLError(message: "\(error)", mark: start)
             }
             throw YAMLError(
-                message: message, mark: mark(at: components, deepest: true), path: JSONPath.format(components))
+                message: message, mark: mark(at: components, deepest: true), path: JSONPath.format(basePath + components))
+        } catch let error as YAMLError {
+            throw error
         } catch {
-            throw YAMLError(message: "\(error)", mark: marks?.mark)
+            throw YAMLError(message: "\(error)", mark: marks?.mark, path: basePath.isEmpty ? nil : JSONPath.format(basePath))
         }
     }
 }
 
 /// Source positions, in the shape of the value tree: children are aligned with array elements and object
-/// entries.
+/// entries; a mapping also keeps the position of each key.
 indirect enum MarkNode: Sendable {
     case scalar(YAMLMark)
     case sequence(YAMLMark, [MarkNode])
-    case mapping(YAMLMark, [MarkNode])
+    case mapping(YAMLMark, [MarkNode], keys: [YAMLMark])
 
     var mark: YAMLMark {
         switch self {
-        case .scalar(let m), .sequence(let m, _), .mapping(let m, _): return m
+        case .scalar(let m), .sequence(let m, _), .mapping(let m, _, _): return m
         }
     }
 
@@ -242,7 +299,7 @@ indirect enum MarkNode: Sendable {
         switch self {
         case .scalar: return .scalar(mark)
         case .sequence(_, let c): return .sequence(mark, c)
-        case .mapping(_, let c): return .mapping(mark, c)
+        case .mapping(_, let c, let k): return .mapping(mark, c, keys: k)
         }
     }
 }

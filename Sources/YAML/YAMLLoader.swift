@@ -123,7 +123,7 @@ struct DocumentBuilder {
 
     struct Merge {
         var position: Int
-        var objects: [(JSONObject, [MarkNode]?)]
+        var objects: [(JSONObject, [MarkNode]?, [YAMLMark]?)]
     }
 
     struct Frame {
@@ -249,11 +249,11 @@ struct DocumentBuilder {
         if frame.isMapping {
             if frame.merges.isEmpty {
                 value = .object(JSONObject(frame.entries))
-                markNode = marks ? .mapping(frame.start, frame.childMarks) : nil
+                markNode = marks ? .mapping(frame.start, frame.childMarks, keys: frame.keyMarks) : nil
             } else {
-                let (object, childMarks) = Self.applyMerges(frame, marks: marks)
+                let (object, childMarks, keyMarks) = Self.applyMerges(frame, marks: marks)
                 value = .object(object)
-                markNode = marks ? .mapping(frame.start, childMarks) : nil
+                markNode = marks ? .mapping(frame.start, childMarks, keys: keyMarks) : nil
             }
         } else {
             value = .array(frame.items)
@@ -315,10 +315,10 @@ struct DocumentBuilder {
 
     private mutating func addMerge(_ value: JSONValue, marks markNode: MarkNode?, at mark: YAMLMark) throws {
         let top = stack.count - 1
-        var objects: [(JSONObject, [MarkNode]?)] = []
+        var objects: [(JSONObject, [MarkNode]?, [YAMLMark]?)] = []
         switch value {
         case .object(let o):
-            objects.append((o, Self.children(markNode)))
+            objects.append((o, Self.children(markNode), Self.keyMarks(markNode)))
         case .array(let items):
             let itemMarks = Self.children(markNode)
             for (i, item) in items.enumerated() {
@@ -327,7 +327,7 @@ struct DocumentBuilder {
                         message: "merge key \"<<\" needs a mapping or a sequence of mappings, found a \(item.kindName) in the sequence",
                         mark: itemMarks.map { $0[i].mark } ?? mark)
                 }
-                objects.append((o, itemMarks.map { Self.children($0[i]) ?? [] }))
+                objects.append((o, itemMarks.map { Self.children($0[i]) ?? [] }, itemMarks.flatMap { Self.keyMarks($0[i]) }))
             }
         default:
             throw YAMLError(
@@ -339,28 +339,38 @@ struct DocumentBuilder {
 
     private static func children(_ node: MarkNode?) -> [MarkNode]? {
         switch node {
-        case .mapping(_, let c), .sequence(_, let c): return c
+        case .mapping(_, let c, _), .sequence(_, let c): return c
         default: return nil
         }
     }
 
+    private static func keyMarks(_ node: MarkNode?) -> [YAMLMark]? {
+        if case .mapping(_, _, let keys) = node { return keys }
+        return nil
+    }
+
     /// Inserts merged entries where their `<<` stood, skipping keys given explicitly and, among several
     /// merged mappings, keys an earlier one already gave.
-    private static func applyMerges(_ frame: Frame, marks: Bool) -> (JSONObject, [MarkNode]) {
+    private static func applyMerges(_ frame: Frame, marks: Bool) -> (JSONObject, [MarkNode], [YAMLMark]) {
         var explicit = Set<String>(minimumCapacity: frame.entries.count)
         for e in frame.entries { explicit.insert(e.key) }
         var taken = Set<String>()
         var entries: [JSONObject.Entry] = []
         var childMarks: [MarkNode] = []
+        var keyMarks: [YAMLMark] = []
         var m = 0
         for i in 0...frame.entries.count {
             while m < frame.merges.count, frame.merges[m].position == i {
-                for (object, objectMarks) in frame.merges[m].objects {
+                for (object, objectMarks, objectKeyMarks) in frame.merges[m].objects {
                     for (j, e) in object.entries.enumerated()
                     where !explicit.contains(e.key) && !taken.contains(e.key) {
                         taken.insert(e.key)
                         entries.append(e)
                         if marks, let objectMarks, j < objectMarks.count { childMarks.append(objectMarks[j]) }
+                        // A merged key is reported where the `<<` stands when its own position is unknown.
+                        if marks {
+                            keyMarks.append(objectKeyMarks.flatMap { j < $0.count ? $0[j] : nil } ?? frame.mergeKeyMark ?? frame.start)
+                        }
                     }
                 }
                 m += 1
@@ -368,9 +378,10 @@ struct DocumentBuilder {
             if i < frame.entries.count {
                 entries.append(frame.entries[i])
                 if marks, i < frame.childMarks.count { childMarks.append(frame.childMarks[i]) }
+                if marks, i < frame.keyMarks.count { keyMarks.append(frame.keyMarks[i]) }
             }
         }
-        return (JSONObject(entries), childMarks)
+        return (JSONObject(entries), childMarks, keyMarks)
     }
 
     // MARK: Typing

@@ -28,10 +28,10 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "Name of the leader-election Lease.")
     var leaderElectionID = "heteroscale-controller"
 
-    @Option(help: "Address for /metrics (Prometheus), e.g. :8080 or 127.0.0.1:0; 0 disables it.")
+    @Option(help: "Address for /metrics (Prometheus), e.g. :8080 or 127.0.0.1:0 (any free port); 0 disables it. Next to another controller out-of-cluster, pick another port.")
     var metricsBindAddress = ":8080"
 
-    @Option(help: "Address for /healthz and /readyz, e.g. :8081; 0 disables it.")
+    @Option(help: "Address for /healthz and /readyz, e.g. :8081 or 127.0.0.1:0 (any free port); 0 disables it.")
     var healthProbeBindAddress = ":8081"
 
     @Option(help: "Log format: text or json.")
@@ -69,6 +69,14 @@ struct ControllerCommand: AsyncParsableCommand {
             guard !(try HeteroScaleManager.enabled(from: controllers)).isEmpty else { throw ValidationError("--controllers enables no controller") }
         } catch let e as ControllerStartupError {
             throw ValidationError(e.message)
+        }
+        for (flag, address) in [("--metrics-bind-address", metricsBindAddress), ("--health-probe-bind-address", healthProbeBindAddress)]
+        where address != "0" {
+            do {
+                _ = try HTTPEndpoints.parse(address)
+            } catch let e as HTTPEndpointsError {
+                throw ValidationError(e.explained(flag: flag))
+            }
         }
     }
 
@@ -120,6 +128,8 @@ struct ControllerCommand: AsyncParsableCommand {
             logger: logger, instance: identity)
 
         var endpoints: [HTTPEndpoints] = []
+        // Which flag an address came from, for a bind error that names both.
+        var flag = "--metrics-bind-address"
         do {
             if metricsBindAddress != "0" {
                 let server = try await HTTPEndpoints(address: metricsBindAddress, routes: [
@@ -129,6 +139,7 @@ struct ControllerCommand: AsyncParsableCommand {
                 logger.info("serving metrics", metadata: ["address": "\(server.host):\(server.port)", "path": "/metrics"])
             }
             if healthProbeBindAddress != "0" {
+                flag = "--health-probe-bind-address"
                 let server = try await HTTPEndpoints(address: healthProbeBindAddress, routes: [
                     "/healthz": { HTTPEndpoints.Response(body: "ok\n") },
                     "/readyz": {
@@ -141,7 +152,8 @@ struct ControllerCommand: AsyncParsableCommand {
             }
         } catch {
             for e in endpoints { await e.close() }
-            Self.fail(CommandFailure(description: "cannot serve HTTP: \(error)", exitCode: 1))
+            let message = (error as? HTTPEndpointsError)?.explained(flag: flag) ?? "\(flag): cannot serve HTTP: \(error)"
+            Self.fail(CommandFailure(description: message, exitCode: 1))
         }
 
         do {

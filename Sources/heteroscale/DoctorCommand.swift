@@ -12,6 +12,16 @@ struct DoctorCommand: AsyncParsableCommand {
 
     @OptionGroup var cluster: ClusterOptions
 
+    @Option(help: "Check as for `heteroscale controller --namespace NS`: list/watch in NS only (default: all namespaces, as the controller).")
+    var namespace: String?
+
+    @Option(help: "Seconds to wait for a connection to a pod's metrics port.")
+    var probeTimeout = 2.0
+
+    func validate() throws {
+        guard probeTimeout > 0 else { throw ValidationError("--probe-timeout must be positive") }
+    }
+
     func run() async throws {
         let config: RESTConfig
         do {
@@ -25,15 +35,16 @@ struct DoctorCommand: AsyncParsableCommand {
         print("Namespace:     \(config.namespace)")
         let report: DoctorReport
         do {
-            report = try await Doctor.check(RESTClient(config: config))
+            report = try await Doctor.check(RESTClient(config: config), watchNamespace: namespace, probeTimeout: probeTimeout)
         } catch {
             Self.fail(CommandFailure(description: Doctor.explain(error, server: config.server), exitCode: 2))
         }
         print("Server version: \(report.serverVersion) (\(report.platform))")
+        for w in report.warnings { print("WARNING: \(w)") }
         for crd in report.crds {
             print("CRD \(crd.name).heteroscale.io: \(crd.installed ? "installed" : "MISSING (kubectl apply -f crds/)")")
         }
-        print("Permissions (namespace \(config.namespace)):")
+        print("Permissions (the controller lists and watches \(namespace.map { "in namespace \($0)" } ?? "in all namespaces")):")
         for p in report.permissions {
             switch p.allowed {
             case true?: print("  yes \(p.label)")
@@ -41,9 +52,14 @@ struct DoctorCommand: AsyncParsableCommand {
             case nil: print("  ?   \(p.label): \(p.error ?? "unknown")")
             }
         }
+        print("Pod metrics endpoints (the controller scrapes pod IPs directly, from where it runs):")
+        if let note = report.podProbeNote { print("  -   \(note)") }
+        for probe in report.podProbes {
+            print("  \(probe.reachable ? "ok " : "NO ") \(probe.autoscaler): pod \(probe.pod) at \(probe.endpoint): \(probe.detail)")
+        }
         if report.problems > 0 {
             Self.fail(CommandFailure(description: "\(report.problems) problem(s) found", exitCode: 3))
         }
-        print("All checks passed.")
+        print(report.warnings.isEmpty ? "All checks passed." : "All checks passed, with \(report.warnings.count) warning(s).")
     }
 }

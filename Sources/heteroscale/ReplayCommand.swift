@@ -36,19 +36,17 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(name: .customLong("start"), help: ArgumentHelp("The wall-clock time of `time = 0` (RFC 3339; default 1970-01-01T00:00:00Z), for schedules.", valueName: "time"))
     var start: String?
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    func run() async throws {
+        do {
+            try replay()
+        } catch {
+            // One line naming the file, what is wrong and what to do; exit 1 (not the usage text and 64).
+            Self.fail(error)
+        }
     }
 
-    func run() async throws {
-        var pa: PodAutoscaler
-        do {
-            pa = try YAML.decode(PodAutoscaler.self, from: try read(autoscaler))
-        } catch let e as Failure {
-            throw e
-        } catch {
-            throw Failure(description: "\(autoscaler): \(error)")
-        }
+    private func replay() throws {
+        var pa = try decode(PodAutoscaler.self, from: autoscaler)
         // AIBrix annotations stand in for the typed fields, as in the controller.
         let compatibility = AIBrixCompatibility.resolve(pa)
         pa.spec = compatibility.spec
@@ -56,42 +54,47 @@ struct ReplayCommand: AsyncParsableCommand {
         for note in compatibility.ignored { FileHandle.standardError.write(Data("\(autoscaler): warning: \(note)\n".utf8)) }
         let issues = compatibility.issues + Autoscaler.validate(pa.spec)
         guard issues.isEmpty else {
-            throw Failure(description: "\(autoscaler): invalid spec:\n" + issues.map { "  \($0)" }.joined(separator: "\n"))
+            throw CommandFailure(description: "\(autoscaler): invalid spec (the controller would report ValidSpec=False): "
+                + issues.map(\.description).joined(separator: "; "))
         }
         var roles: [RoleSnapshot] = []
         if let group {
-            do {
-                let dg = try YAML.decode(DeploymentGroup.self, from: try read(group))
-                roles = Replay.roles(of: dg)
-            } catch let e as Failure {
-                throw e
-            } catch {
-                throw Failure(description: "\(group): \(error)")
-            }
+            roles = Replay.roles(of: try decode(DeploymentGroup.self, from: group))
         }
         var origin = Date(timeIntervalSince1970: 0)
         if let start {
             guard let d = RFC3339.parse(start) else {
-                throw ValidationError("--start must be an RFC 3339 time such as 2025-01-06T09:00:00Z, got \(start)")
+                throw CommandFailure(description: "--start must be an RFC 3339 time such as 2025-01-06T09:00:00Z, got \(start)")
             }
             origin = d
         }
         let observations: [Replay.Observation]
         do {
-            observations = try Replay.parse(try read(metrics))
+            observations = try Replay.parse(try read(metrics), for: pa.spec)
         } catch let e as Replay.ParseError {
-            throw Failure(description: "\(metrics): \(e)")
+            throw CommandFailure(description: "\(metrics): \(e)")
         }
         let steps = Replay.run(spec: pa.spec, observations: observations, roles: roles, start: origin)
         let rendered = Replay.render(steps, format: Replay.Format(rawValue: format.rawValue) ?? .table)
         FileHandle.standardOutput.write(Data(rendered.utf8))
     }
 
+    /// Reads a manifest strictly: an unknown field is an error with its line and the nearest valid field.
+    private func decode<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
+        let text = try read(path)
+        do {
+            return try YAML.decode(type, from: text, strict: true)
+        } catch {
+            throw CommandFailure(description: "\(path): \(error)")
+        }
+    }
+
     private func read(_ path: String) throws -> String {
         do {
             return try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw Failure(description: "cannot read \(path): \(error.localizedDescription)")
+            let why = FileManager.default.fileExists(atPath: path) ? "not readable UTF-8 text" : "no such file"
+            throw CommandFailure(description: "\(path): cannot read the file (\(why))")
         }
     }
 }

@@ -28,17 +28,24 @@ struct SimulateCommand: AsyncParsableCommand {
         let clock = ContinuousClock()
         let start = clock.now
         let outcomes: [PolicyOutcome]
+        let bar = isatty(STDERR_FILENO) == 1 && !bench ? ProgressBar() : nil
         do {
-            let bar = isatty(STDERR_FILENO) == 1 && !bench ? ProgressBar() : nil
             // Requests stream to DIR/POLICY/requests.csv (flat memory); --bench measures the simulation alone.
             outcomes = try ScenarioRunner.run(scenarioPath: scenario, policy: policy, progress: bar.map { b in { b.update($0, $1, $2) } },
                                               requests: bench ? .statisticsOnly : .stream(to: out))
             bar?.finish()
         } catch {
-            throw ValidationError("\(error)")
+            // One line: the scenario file, what is wrong, what to do; exit 1 (not the usage text and 64).
+            bar?.finish()
+            Self.fail(error)
         }
         let elapsed = clock.now - start
-        try ScenarioRunner.write(outcomes, to: out)
+        do {
+            try ScenarioRunner.write(outcomes, to: out)
+        } catch {
+            Self.fail(CommandFailure(description: "--out \(out): cannot write the results (\(error.localizedDescription)); choose a writable folder"))
+        }
+        print(ScenarioRunner.sloLine(outcomes), terminator: "")
         print(ScenarioRunner.comparisonTable(outcomes), terminator: "")
         print("results in \(out)/")
         if bench {

@@ -201,3 +201,60 @@ import YAML
         #expect(roles.map(\.weight) == [1, 3])
     }
 }
+
+/// Issue 10 §3: a CSV that lacks what the autoscaler reads used to give "no data to scale on yet" on every row
+/// and exit 0; negative values of the metrics it reads were taken as load.
+@Suite struct ReplayInputCheckTests {
+    static func spec(_ yaml: String) throws -> PodAutoscalerSpec {
+        try YAML.decode(PodAutoscaler.self, from: yaml, strict: true).spec
+    }
+
+    static let kpa = try! ReplayTests.pa("KPA", metric: "concurrency", target: "10")
+
+    @Test(arguments: [
+        ("HPA", "spec:\n  scaleTargetRef: {kind: Deployment, name: m}\n  maxReplicas: 4\n  scalingStrategy: HPA\n  metricsSources: [{metricSourceType: pod, targetMetric: qps, targetValue: \"5\"}, {metricSourceType: pod, targetMetric: kv, targetValue: \"50\"}]",
+         ["qps", "kv"]),
+        ("HeteroScale", "spec:\n  scaleTargetRef: {kind: DeploymentGroup, name: g}\n  maxReplicas: 4\n  scalingStrategy: HeteroScale\n  heteroScale: {targetDecodeTPSPerInstance: 500, latency: {tbtSLOMilliseconds: 50}}",
+         ["decode_tps", "tbt_p90_ms"]),
+        ("Latency", "spec:\n  scaleTargetRef: {kind: DeploymentGroup, name: g}\n  maxReplicas: 4\n  scalingStrategy: Latency\n  heteroScale: {targetDecodeTPSPerInstance: 500, latency: {tbtSLOMilliseconds: 50}}",
+         ["tbt_p90_ms"]),
+        ("SLA", "spec:\n  scaleTargetRef: {kind: DeploymentGroup, name: g}\n  maxReplicas: 4\n  scalingStrategy: SLA", ["num_requests", "avg_isl", "avg_osl"]),
+        ("Periodic", "spec:\n  scaleTargetRef: {kind: Deployment, name: m}\n  maxReplicas: 4\n  scalingStrategy: Periodic", []),
+    ])
+    func theColumnsEachStrategyReads(strategy: String, yaml: String, metrics: [String]) throws {
+        #expect(Replay.requirements(of: try Self.spec(yaml)).map(\.metric) == metrics)
+    }
+
+    @Test func aMissingColumnNamesItAndTheColumnsFound() throws {
+        // What happened before: every row held for lack of data.
+        let lenient = Replay.run(spec: Self.kpa, observations: try Replay.parse("time,ready,qps\n0,1,30\n2,1,30\n"))
+        #expect(lenient.allSatisfy { $0.decision.reason.contains("no data to scale on yet") })
+        #expect {
+            _ = try Replay.parse("time,ready,qps\n0,1,30\n2,1,30\n", for: Self.kpa)
+        } throws: { error in
+            let e = error as? Replay.ParseError
+            return e?.line == 1 && e?.message == "no column for concurrency, which metricsSources[0] (KPA) reads: add a total column "
+                + "concurrency or per-pod columns pod:<name>:concurrency; columns found: time, ready, qps"
+        }
+        // A total or per-pod columns both satisfy it.
+        #expect(try Replay.parse("time,concurrency\n0,30\n", for: Self.kpa).count == 1)
+        #expect(try Replay.parse("time,pod:a:concurrency,pod:b:concurrency\n0,30,\n", for: Self.kpa).count == 1)
+    }
+
+    @Test(arguments: [
+        ("time,concurrency\n0,30\n\n2,-0.5\n", 4, "column concurrency: -0.5 is negative"),
+        ("time,pod:a:concurrency,pod:b:concurrency\n0,30,30\n2,30,-2\n", 3, "column pod:b:concurrency: -2 is negative"),
+    ])
+    func negativeValuesOfReadMetricsNameTheRow(csv: String, line: Int, fragment: String) {
+        #expect {
+            _ = try Replay.parse(csv, for: Self.kpa)
+        } throws: { error in
+            let e = error as? Replay.ParseError
+            return e?.line == line && e?.message.hasPrefix(fragment) == true && e?.message.hasSuffix("fix the row") == true
+        }
+    }
+
+    @Test func negativeValuesOfColumnsTheAutoscalerDoesNotReadAreLeftAlone() throws {
+        #expect(try Replay.parse("time,concurrency,temperature_delta\n0,30,-3\n", for: Self.kpa).first?.totals["temperature_delta"] == -3)
+    }
+}

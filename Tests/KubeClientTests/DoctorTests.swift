@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import TestSupport
+import KubeAPI
 
 @testable import KubeClient
 
@@ -35,8 +37,73 @@ import Testing
         defer { server.stop() }
         let report = try await Doctor.check(Self.client(server, mode: "denied"))
         let denied = report.permissions.filter { $0.allowed == false }.map(\.label)
-        #expect(denied == ["get coordination.k8s.io/leases", "create coordination.k8s.io/leases", "update coordination.k8s.io/leases"])
+        #expect(denied == ["get coordination.k8s.io/leases (namespace team-a)", "create coordination.k8s.io/leases (namespace team-a)",
+                           "update coordination.k8s.io/leases (namespace team-a)"])
         #expect(report.problems == 3)
+    }
+
+    /// The controller lists and watches PodAutoscalers and pods in all namespaces: a namespace-only grant
+    /// (a RoleBinding) is not enough unless it runs with --namespace.
+    @Test func clusterWideListAndWatchAreChecked() async throws {
+        let server = try await TestHTTPServer()
+        defer { server.stop() }
+        let report = try await Doctor.check(Self.client(server, mode: "nsonly"))
+        let denied = report.permissions.filter { $0.allowed == false }.map(\.label)
+        #expect(denied == ["list heteroscale.io/podautoscalers (all namespaces)", "watch heteroscale.io/podautoscalers (all namespaces)",
+                           "list pods (all namespaces)", "watch pods (all namespaces)"])
+        #expect(report.problems == 4)
+        // As for `heteroscale controller --namespace team-b`: asked in that namespace, granted.
+        let scoped = try await Doctor.check(Self.client(server, mode: "nsonly"), watchNamespace: "team-b")
+        #expect(scoped.problems == 0)
+        #expect(scoped.permissions.filter { $0.verb == "watch" }.map(\.namespace) == ["team-b", "team-b"])
+    }
+
+    @Test func anOlderServerThanSupportedIsAWarning() async throws {
+        let server = try await TestHTTPServer()
+        defer { server.stop() }
+        let report = try await Doctor.check(Self.client(server, mode: "old"))
+        #expect(report.serverVersion == "v1.27.3-eks-1234")
+        #expect(report.serverMinorVersion?.minor == 27)
+        #expect(report.warnings == [
+            "the server is Kubernetes 1.27, older than the minimum supported 1.28: the CRDs will not install "
+                + "(their x-kubernetes-validations use fieldPath, new in 1.28); upgrade the cluster",
+        ])
+        #expect(try await Doctor.check(Self.client(server, mode: "ok")).warnings.isEmpty)
+    }
+
+    @Test(arguments: [
+        ("1", "28", nil, false), ("1", "27+", nil, true), (nil, nil, "v1.26.15-gke.1", true), (nil, nil, "v1.31.0", false),
+        ("2", "0", nil, false), ("1", "9", nil, true),
+    ] as [(String?, String?, String?, Bool)])
+    func versionsAreComparedWithTheMinimum(major: String?, minor: String?, git: String?, older: Bool) throws {
+        let v = try #require(SupportedKubernetes.version(major: major, minor: minor, gitVersion: git))
+        #expect(SupportedKubernetes.isOlderThanMinimum(v) == older)
+    }
+
+    /// A URL that serves a web page (a dashboard, a proxy) gives one line, not the page.
+    @Test(arguments: [
+        ("html", "GET /version answered 200 with an HTML page (\"Welcome to nginx!\")"),
+        ("html401", "GET /version answered 401 with an HTML page (\"401 Authorization Required\")"),
+    ])
+    func aNonKubernetesServerGivesOneLine(mode: String, fragment: String) async throws {
+        let server = try await TestHTTPServer()
+        defer { server.stop() }
+        let client = Self.client(server, mode: mode)
+        await #expect {
+            _ = try await Doctor.check(client)
+        } throws: { error in
+            let text = Doctor.explain(error, server: client.config.server)
+            return text == "\(client.config.server) is not a Kubernetes API server: \(fragment); check the server URL of the kubeconfig's cluster (clusters[].cluster.server)"
+                && !text.contains("\n") && !text.contains("lorem")
+        }
+    }
+
+    @Test func noPodAutoscalersMeansNothingToProbe() async throws {
+        let server = try await TestHTTPServer()
+        defer { server.stop() }
+        let report = try await Doctor.check(Self.client(server, mode: "ok"))
+        #expect(report.podProbes.isEmpty)
+        #expect(report.podProbeNote == "no PodAutoscalers yet, so no pods to probe")
     }
 
     @Test(arguments: [
@@ -80,5 +147,54 @@ import Testing
         #expect(throttled.reason == "TooManyRequests")
         #expect(throttled.retryAfterSeconds == 3)
         #expect(throttled.message == "slow down")
+    }
+}
+
+/// `heteroscale doctor` as a user runs it (the built executable) against the fake API server.
+@Suite(.serialized) struct DoctorCommandTests {
+    static var binary: String {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("heteroscale").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/heteroscale").path
+    }
+
+    /// Runs `heteroscale doctor` against `/fake/MODE`; returns the exit status and the merged output.
+    static func doctor(_ server: TestHTTPServer, mode: String) async throws -> (status: Int32, output: String) {
+        let dir = try TestDirectory("doctor")
+        defer { dir.cleanup() }
+        try dir.write("kubeconfig", """
+            apiVersion: v1
+            kind: Config
+            clusters: [{name: fake, cluster: {server: "\(server.base)/fake/\(mode)"}}]
+            users: [{name: u, user: {token: good}}]
+            contexts: [{name: fake, context: {cluster: fake, user: u, namespace: team-a}}]
+            current-context: fake
+            """)
+        let p = try TestProcess(binary, ["doctor", "--kubeconfig", dir.path("kubeconfig")])
+        p.process.waitUntilExit()
+        // The output is read on another thread: wait for its end (no line holds a NUL, so this returns at EOF).
+        _ = try? await p.waitForLine(containing: "\u{0}")
+        return (p.process.terminationStatus, p.output)
+    }
+
+    @Test func aWebPageInsteadOfAnAPIServerIsOneLine() async throws {
+        let server = try await TestHTTPServer()
+        defer { server.stop() }
+        let (status, output) = try await Self.doctor(server, mode: "html")
+        #expect(status == 2)
+        let errors = output.split(separator: "\n").filter { $0.hasPrefix("error: ") }
+        #expect(errors == ["error: \(server.base)/fake/html is not a Kubernetes API server: GET /version answered 200 with an HTML page (\"Welcome to nginx!\"); check the server URL of the kubeconfig's cluster (clusters[].cluster.server)"])
+        #expect(!output.contains("lorem") && !output.contains("<html"))
+    }
+
+    @Test func anOldServerIsWarnedAbout() async throws {
+        let server = try await TestHTTPServer()
+        defer { server.stop() }
+        let (status, output) = try await Self.doctor(server, mode: "old")
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("WARNING: the server is Kubernetes 1.27, older than the minimum supported 1.28"))
+        #expect(output.contains("  yes watch pods (all namespaces)"))
+        #expect(output.contains("All checks passed, with 1 warning(s)."))
     }
 }

@@ -23,3 +23,62 @@ struct DoctorAgainstEmulatorTests {
         }
     }
 }
+
+/// `heteroscale doctor` probes the pods the controller would scrape (issue 10 §3): the main out-of-cluster
+/// trap is a controller that cannot reach pod IPs.
+@Suite("Doctor probes pod IPs")
+struct DoctorPodProbeTests {
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// A Deployment `name` with one running pod at `ip`, and a KPA PodAutoscaler scraping `port`.
+    static func seed(_ emulator: KubeEmulator, name: String, ip: String, port: Int) throws {
+        _ = try emulator.apply([
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": .string(name), "namespace": "default"],
+            "spec": ["replicas": 1, "selector": ["matchLabels": ["app": .string(name)]],
+                     "template": ["metadata": ["labels": ["app": .string(name)]], "spec": ["containers": [["name": "vllm", "image": "vllm"]]]]],
+        ])
+        _ = try emulator.apply([
+            "apiVersion": "v1", "kind": "Pod", "metadata": ["name": .string("\(name)-0"), "namespace": "default", "labels": ["app": .string(name)]],
+            "spec": ["containers": [["name": "vllm", "image": "vllm"]]],
+            "status": ["phase": "Running", "podIP": .string(ip)],
+        ])
+        _ = try emulator.apply([
+            "apiVersion": "heteroscale.io/v1alpha1", "kind": "PodAutoscaler", "metadata": ["name": .string(name), "namespace": "default"],
+            "spec": ["scaleTargetRef": ["apiVersion": "apps/v1", "kind": "Deployment", "name": .string(name)],
+                     "minReplicas": 1, "maxReplicas": 4, "scalingStrategy": "KPA",
+                     "metricsSources": [["metricSourceType": "pod", "targetMetric": "num_requests_running", "targetValue": "10", "port": .string(String(port))]]],
+        ])
+    }
+
+    @Test func reachableRefusedAndUnroutablePodsAreToldApart() async throws {
+        try await withEmulator { emulator, client in
+            let crd = try YAML.load(try String(contentsOf: Self.repositoryRoot.appendingPathComponent("crds/heteroscale.io_podautoscalers.yaml"), encoding: .utf8))
+            _ = try await client.json(method: "POST", path: "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body: crd)
+            let empty = try await Doctor.check(client)
+            #expect(empty.podProbes.isEmpty && empty.podProbeNote == "no PodAutoscalers yet, so no pods to probe")
+            // The emulator's own port stands in for a model server (any HTTP answer means reachable); port 1 on
+            // loopback refuses; 192.0.2.1 (TEST-NET-1, RFC 5737) is routed nowhere.
+            let apiPort = try #require(Int(client.config.server.split(separator: ":").last ?? ""))
+            try Self.seed(emulator, name: "a-reachable", ip: "127.0.0.1", port: apiPort)
+            try Self.seed(emulator, name: "b-refused", ip: "127.0.0.1", port: 1)
+            try Self.seed(emulator, name: "c-unroutable", ip: "192.0.2.1", port: 8000)
+            let report = try await Doctor.check(client, probeTimeout: 0.5)
+            let probes = Dictionary(uniqueKeysWithValues: report.podProbes.map { ($0.autoscaler, $0) })
+            #expect(probes.count == 3)
+            let ok = try #require(probes["default/a-reachable"])
+            #expect(ok.reachable && ok.pod == "a-reachable-0" && ok.endpoint == "127.0.0.1:\(apiPort)")
+            #expect(ok.detail == "reachable (HTTP 404 on /metrics)")
+            let refused = try #require(probes["default/b-refused"])
+            #expect(!refused.reachable)
+            // libcurl may or may not say "refused"; either way the port and the source to check are named.
+            #expect(refused.detail.contains("port 1") && refused.detail.contains("metricsSources[0].port"))
+            let unroutable = try #require(probes["default/c-unroutable"])
+            #expect(!unroutable.reachable)
+            #expect(unroutable.detail.contains("pod IPs are not routed to this machine"))
+            #expect(unroutable.detail.contains("run the controller in-cluster (charts/heteroscale)"))
+            #expect(report.problems == 2 + report.crds.filter { !$0.installed }.count)
+        }
+    }
+}

@@ -5,7 +5,7 @@ import YAML
 @testable import Simulation
 
 @Suite struct ScenarioTests {
-    static func spec(_ yaml: String) throws -> ScenarioSpec { try YAML.decode(ScenarioSpec.self, from: yaml) }
+    static func spec(_ yaml: String) throws -> ScenarioSpec { try ScenarioSpec.parse(yaml) }
 
     static let base = Paths.repo("samples/simulation")
 
@@ -152,6 +152,7 @@ import YAML
             workload: {arrivals: {kind: constant, rate: 0.5}, sizes: {constant: {prompt: 500, output: 300}}, duration: 300}
             seed: 5
             coldStartSeconds: 20
+            slo: {ttftMs: 2000, tbtMs: 100}
             policies:
               - name: hpa-gpu
                 manifests:
@@ -225,7 +226,7 @@ import YAML
         ("policies: [{name: x}]", "no instances"),
     ])
     func badPoliciesAreNamed(policies: String, message: String) throws {
-        let spec = try Self.spec("profiles: []\nmodel: m\nworkload: {arrivals: {kind: constant, rate: 1}, duration: 1}\n" + policies)
+        let spec = try Self.spec("profiles: []\nmodel: m\nslo: {ttftMs: 1000}\nworkload: {arrivals: {kind: constant, rate: 1}, duration: 1}\n" + policies)
         #expect {
             try ScenarioRunner.run(spec, baseDirectory: Self.base)
         } throws: { error in

@@ -71,7 +71,7 @@ import YAML
         """
 
     static let outcomes: [String: PolicyOutcome] = {
-        let spec = try! YAML.decode(ScenarioSpec.self, from: scenario)
+        let spec = try! ScenarioSpec.parse(scenario)
         let names = spec.policies.map(\.name)
         let lock = NSLock()
         nonisolated(unsafe) var out: [String: PolicyOutcome] = [:]
@@ -156,7 +156,7 @@ import YAML
         """
 
     @Test func independentPoolsLetThePDRatioDrift() throws {
-        let spec = try YAML.decode(ScenarioSpec.self, from: Self.mixShift)
+        let spec = try ScenarioSpec.parse(Self.mixShift)
         let outcomes = try ScenarioRunner.run(spec, baseDirectory: Paths.repo("samples/simulation"))
         let hs = try #require(outcomes.first { $0.policy == "heteroscale" })
         let independent = try #require(outcomes.first { $0.policy == "independent-tps" })

@@ -38,7 +38,7 @@ import YAML
     /// Streaming `requests.csv` writes exactly the rows the kept records give, and the summary from the
     /// sketches matches the exact one within the sketch's accuracy; SLO attainment is identical.
     @Test func streamedRequestsMatchKeptOnes() throws {
-        let spec = try YAML.decode(ScenarioSpec.self, from: ScenarioTests.flashCrowd)
+        let spec = try ScenarioSpec.parse(ScenarioTests.flashCrowd)
         let kept = try ScenarioRunner.run(spec, baseDirectory: ScenarioTests.base, policy: "kpa")[0]
         let dir = try TestDirectory("heteroscale-stream")
         defer { dir.cleanup() }

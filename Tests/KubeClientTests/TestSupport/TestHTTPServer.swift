@@ -10,8 +10,10 @@ import Foundation
 ///   /forever              chunked, a line every 20 ms until the client goes away (at most 60 s)
 ///   /status?code=C        answers with status C
 ///   /connections          how many TCP connections the server has accepted
-///   /fake/MODE/...        a minimal API server for doctor: /version, heteroscale.io discovery, and
-///                         SelfSubjectAccessReviews; MODE is ok | nocrds | denied | unauth | forbidden.
+///   /fake/MODE/...        a minimal API server for doctor: /version, heteroscale.io discovery, an empty
+///                         PodAutoscaler list and SelfSubjectAccessReviews; MODE is ok | nocrds | denied |
+///                         unauth | forbidden | old (Kubernetes 1.27) | nsonly (cluster-wide reviews denied) |
+///                         html (every path is a web page) | html401 (an auth proxy's HTML 401 page).
 ///                         Every fake call needs "Authorization: Bearer good" (else 401).
 final class TestHTTPServer: Sendable {
     let process: TestProcess
@@ -133,12 +135,21 @@ class Handler(BaseHTTPRequestHandler):
         self.send_body(code, json.dumps(out).encode(), "application/json")
 
     def fake(self, mode, path, body):
+        page = b"<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n</head>\n<body>\n" + b"<p>lorem ipsum</p>\n" * 200 + b"</body>\n</html>\n"
+        if mode == "html":
+            return self.send_body(200, page, "text/html")
+        if mode == "html401":
+            return self.send_body(401, page.replace(b"Welcome to nginx!", b"401 Authorization Required"), "text/html")
         if mode == "unauth" or self.headers.get("Authorization") != "Bearer good":
             return self.status(401, "Unauthorized", "Unauthorized")
         if mode == "forbidden":
             return self.status(403, "Forbidden", 'forbidden: User "system:anonymous" cannot get path "%s"' % path)
         if path == "/version":
+            if mode == "old":
+                return self.send_body(200, json.dumps({"major": "1", "minor": "27+", "gitVersion": "v1.27.3-eks-1234", "platform": "linux/amd64"}).encode(), "application/json")
             return self.send_body(200, json.dumps({"major": "1", "minor": "32", "gitVersion": "v1.32.0-fake", "platform": "linux/amd64"}).encode(), "application/json")
+        if path == "/apis/heteroscale.io/v1alpha1/podautoscalers":
+            return self.send_body(200, json.dumps({"kind": "PodAutoscalerList", "apiVersion": "heteroscale.io/v1alpha1", "metadata": {}, "items": []}).encode(), "application/json")
         if path == "/apis/heteroscale.io/v1alpha1":
             if mode == "nocrds":
                 return self.status(404, "NotFound", "the server could not find the requested resource")
@@ -150,6 +161,8 @@ class Handler(BaseHTTPRequestHandler):
             review = json.loads(body)
             attrs = review["spec"]["resourceAttributes"]
             allowed = not (mode == "denied" and attrs.get("group") == "coordination.k8s.io")
+            if mode == "nsonly" and not attrs.get("namespace"):
+                allowed = False
             review["status"] = {"allowed": allowed}
             return self.send_body(201, json.dumps(review).encode(), "application/json")
         return self.status(404, "NotFound", "the server could not find the requested resource")
