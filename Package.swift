@@ -35,8 +35,10 @@ let package = Package(
         .target(name: "KubeRuntime", dependencies: ["KubeClient", "KubeAPI", "YAML", .product(name: "Logging", package: "swift-log")]),
         // Pure strategies (no I/O, clock injected).
         .target(name: "Autoscaling", dependencies: ["KubeAPI"]),
+        // Pure topology-aware placement: RDMA subgroup classes, one scheduling cycle, scale-in order.
+        .target(name: "Placement", dependencies: ["KubeAPI", "YAML", "Autoscaling"]),
         // Trace-driven P/D cluster simulation (workloads and performance model so far).
-        .target(name: "Simulation", dependencies: ["YAML", "KubeAPI", "Autoscaling"]),
+        .target(name: "Simulation", dependencies: ["YAML", "KubeAPI", "Autoscaling", "Placement"]),
         // Prometheus text parser, concurrent pod scraper, Prometheus queries, counters → rates.
         .target(name: "Metrics", dependencies: ["KubeClient", "KubeAPI", "Autoscaling", "YAML"]),
         // Reconcilers: read caches → collect metrics → decide → write /scale, status and events.
@@ -63,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "heteroscale",
             dependencies: [
-                "YAML", "KubeAPI", "KubeClient", "KubeRuntime", "Autoscaling", "Simulation", "KubeEmulator", "Controller", "Metrics",
+                "YAML", "KubeAPI", "KubeClient", "KubeRuntime", "Autoscaling", "Placement", "Simulation", "KubeEmulator", "Controller", "Metrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -78,8 +80,9 @@ let package = Package(
         .testTarget(name: "KubeIntegrationTests", dependencies: ["KubeRuntime", "KubeClient", "KubeEmulator", "KubeAPI", "Autoscaling", "YAML"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport", "KubeClient", "KubeAPI", "Autoscaling", "YAML"]),
         .testTarget(name: "ControllerTests", dependencies: ["Controller", "Metrics", "TestSupport", "KubeEmulator", "KubeRuntime", "KubeClient", "KubeAPI", "Autoscaling", "YAML"]),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "YAML", "TestSupport"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Placement", "YAML", "TestSupport"]),
         .testTarget(name: "AutoscalingTests", dependencies: ["Autoscaling", "KubeAPI", "YAML"], exclude: ["Fixtures"]),
+        .testTarget(name: "PlacementTests", dependencies: ["Placement", "KubeAPI", "YAML", "TestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

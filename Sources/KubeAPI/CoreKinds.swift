@@ -114,11 +114,18 @@ public struct Pod: Codable, Sendable, Hashable {
     public struct Spec: Codable, Sendable, Hashable {
         public var nodeName: String?
         public var containers: [Container]
+        /// Run before `containers`; the scheduler reserves the larger of their largest request and the sum of
+        /// the app containers' requests.
+        public var initContainers: [Container]?
+        public var tolerations: [Toleration]?
         public var readinessGates: [ReadinessGate]?
 
-        public init(nodeName: String? = nil, containers: [Container] = [], readinessGates: [ReadinessGate]? = nil) {
+        public init(nodeName: String? = nil, containers: [Container] = [], initContainers: [Container]? = nil,
+                    tolerations: [Toleration]? = nil, readinessGates: [ReadinessGate]? = nil) {
             self.nodeName = nodeName
             self.containers = containers
+            self.initContainers = initContainers
+            self.tolerations = tolerations
             self.readinessGates = readinessGates
         }
 
@@ -126,6 +133,8 @@ public struct Pod: Codable, Sendable, Hashable {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             nodeName = try c.decodeIfPresent(String.self, forKey: .nodeName)
             containers = try c.decodeIfPresent([Container].self, forKey: .containers) ?? []
+            initContainers = try c.decodeIfPresent([Container].self, forKey: .initContainers)
+            tolerations = try c.decodeIfPresent([Toleration].self, forKey: .tolerations)
             readinessGates = try c.decodeIfPresent([ReadinessGate].self, forKey: .readinessGates)
         }
     }
@@ -259,7 +268,11 @@ public struct Node: Codable, Sendable, Hashable {
     /// core/v1 `NodeSpec` subset.
     public struct Spec: Codable, Sendable, Hashable {
         public var unschedulable: Bool?
-        public init(unschedulable: Bool? = nil) { self.unschedulable = unschedulable }
+        public var taints: [Taint]?
+        public init(unschedulable: Bool? = nil, taints: [Taint]? = nil) {
+            self.unschedulable = unschedulable
+            self.taints = taints
+        }
     }
 
     /// core/v1 `NodeStatus` subset: quantities as their API strings (`"nvidia.com/gpu": "8"`).
@@ -273,6 +286,64 @@ public struct Node: Codable, Sendable, Hashable {
             self.capacity = capacity
             self.allocatable = allocatable
             self.conditions = conditions
+        }
+    }
+}
+
+// MARK: - Taints and tolerations
+
+/// core/v1 `Taint`: a node repels pods that do not tolerate it.
+public struct Taint: Codable, Sendable, Hashable {
+    public var key: String
+    public var value: String?
+    /// `NoSchedule`, `PreferNoSchedule` or `NoExecute`.
+    public var effect: String
+    public var timeAdded: String?
+
+    public init(key: String, value: String? = nil, effect: String, timeAdded: String? = nil) {
+        self.key = key
+        self.value = value
+        self.effect = effect
+        self.timeAdded = timeAdded
+    }
+
+    /// `TaintEffect` values.
+    public enum Effect {
+        public static let noSchedule = "NoSchedule"
+        public static let preferNoSchedule = "PreferNoSchedule"
+        public static let noExecute = "NoExecute"
+    }
+}
+
+/// core/v1 `Toleration`.
+public struct Toleration: Codable, Sendable, Hashable {
+    public var key: String?
+    /// `Exists` or `Equal` (the default).
+    public var `operator`: String?
+    public var value: String?
+    /// Empty matches every effect.
+    public var effect: String?
+    public var tolerationSeconds: Int64?
+
+    public init(key: String? = nil, operator: String? = nil, value: String? = nil, effect: String? = nil,
+                tolerationSeconds: Int64? = nil) {
+        self.key = key
+        self.operator = `operator`
+        self.value = value
+        self.effect = effect
+        self.tolerationSeconds = tolerationSeconds
+    }
+
+    /// Whether this toleration tolerates `taint`, as `Toleration.ToleratesTaint` in k8s.io/api core/v1
+    /// (toleration.go): the effects match (or the toleration's is empty), the keys match (an empty key with
+    /// `Exists` matches every key), and with `Equal` (or no operator) the values are equal.
+    public func tolerates(_ taint: Taint) -> Bool {
+        if let effect, !effect.isEmpty, effect != taint.effect { return false }
+        if let key, !key.isEmpty, key != taint.key { return false }
+        switch `operator` ?? "Equal" {
+        case "Exists": return true
+        case "Equal", "": return (value ?? "") == (taint.value ?? "")
+        default: return false
         }
     }
 }

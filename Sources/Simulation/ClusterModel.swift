@@ -1,5 +1,7 @@
 import Autoscaling
 import Foundation
+import KubeAPI
+import Placement
 
 /// What an instance serves: prompt (prefill) work, token (decode) work, or both (non-disaggregated).
 public enum InstanceRole: String, Codable, Sendable, Hashable, CaseIterable {
@@ -17,7 +19,7 @@ public enum InstanceRole: String, Codable, Sendable, Hashable, CaseIterable {
 }
 
 /// A pool of identical GPU nodes. Topology: `nodesPerS1` nodes share an S1 (RDMA leaf) and `s1PerS2` S1s an
-/// S2; without them every node of the cluster is taken to share one S1.
+/// S2; without them every node of every such pool is taken to share one S1 (`flat`).
 public struct NodePoolSpec: Codable, Sendable, Hashable {
     public var name: String?
     public var gpuType: String
@@ -32,6 +34,32 @@ public struct NodePoolSpec: Codable, Sendable, Hashable {
         self.count = count
         self.nodesPerS1 = nodesPerS1
         self.s1PerS2 = s1PerS2
+    }
+}
+
+/// One node (or `count` alike) described as its Node object would be: labels carry the topology and the GPU
+/// type (`heteroscale.io/s1`, `heteroscale.io/s2`, `heteroscale.io/gpu-type`; `gpuType`, `s1`, `s2` are
+/// shorthands for those three).
+public struct ClusterNodeSpec: Codable, Sendable, Hashable {
+    /// The node's name; with `count` > 1, the nodes are `NAME-0`, `NAME-1`, ….
+    public var name: String
+    public var count: Int?
+    /// `status.allocatable["nvidia.com/gpu"]` (default 8).
+    public var gpus: Int?
+    public var gpuType: String?
+    public var s1: String?
+    public var s2: String?
+    public var labels: [String: String]?
+
+    public init(name: String, count: Int? = nil, gpus: Int? = nil, gpuType: String? = nil, s1: String? = nil, s2: String? = nil,
+                labels: [String: String]? = nil) {
+        self.name = name
+        self.count = count
+        self.gpus = gpus
+        self.gpuType = gpuType
+        self.s1 = s1
+        self.s2 = s2
+        self.labels = labels
     }
 }
 
@@ -60,75 +88,69 @@ public struct TransferBandwidth: Codable, Sendable, Hashable {
     }
 }
 
-public enum Locality: String, Sendable, Hashable { case sameNode, sameS1, sameS2, across }
-
-/// The scenario's `cluster:` section.
+/// The scenario's `cluster:` section: nodes as pools (`nodePools`), one by one with their labels (`nodes`), or
+/// from a node list file (`nodeList`, as `kubectl get nodes -o yaml` writes it; resolved by `ScenarioSpec`),
+/// in any mix.
 public struct ClusterSpec: Codable, Sendable, Hashable {
     public var nodePools: [NodePoolSpec]
+    public var nodes: [ClusterNodeSpec]
+    public var nodeList: String?
     public var bandwidth: TransferBandwidth?
-    public init(nodePools: [NodePoolSpec], bandwidth: TransferBandwidth? = nil) {
+
+    public init(nodePools: [NodePoolSpec] = [], nodes: [ClusterNodeSpec] = [], nodeList: String? = nil, bandwidth: TransferBandwidth? = nil) {
         self.nodePools = nodePools
+        self.nodes = nodes
+        self.nodeList = nodeList
         self.bandwidth = bandwidth
     }
-}
 
-/// One simulated node.
-struct SimNode {
-    var gpuType: String
-    var gpus: Int
-    var free: Int
-    var s1: Int
-    var s2: Int
-    /// False when no pool gave a topology (then every pair of distinct nodes counts as same-S1).
-    var hasTopology: Bool
-}
+    private enum CodingKeys: String, CodingKey { case nodePools, nodes, nodeList, bandwidth }
 
-/// Nodes and GPU allocation (first fit, whole instance on one node).
-struct ClusterState {
-    var nodes: [SimNode] = []
-    var bandwidth: TransferBandwidth
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        nodePools = try c.decodeIfPresent([NodePoolSpec].self, forKey: .nodePools) ?? []
+        nodes = try c.decodeIfPresent([ClusterNodeSpec].self, forKey: .nodes) ?? []
+        nodeList = try c.decodeIfPresent(String.self, forKey: .nodeList)
+        bandwidth = try c.decodeIfPresent(TransferBandwidth.self, forKey: .bandwidth)
+    }
 
-    init(_ spec: ClusterSpec) {
-        bandwidth = spec.bandwidth ?? TransferBandwidth()
-        var s1Base = 0, s2Base = 0
-        for pool in spec.nodePools {
-            let perNode = max(1, pool.gpusPerNode ?? 8)
-            let perS1 = pool.nodesPerS1.map { max(1, $0) }
-            let s1PerS2 = max(1, pool.s1PerS2 ?? 1)
-            var maxS1 = 0
-            for i in 0..<max(0, pool.count) {
-                let s1 = perS1.map { i / $0 } ?? 0
-                maxS1 = max(maxS1, s1)
-                nodes.append(SimNode(gpuType: pool.gpuType, gpus: perNode, free: perNode, s1: s1Base + s1,
-                                     s2: s2Base + s1 / s1PerS2, hasTopology: perS1 != nil))
+    /// The Node objects the placement engine sees. Pools become nodes `POOL-NNN` (`POOL` = the pool's name, or
+    /// `poolI`), labelled with the GPU type and, with `nodesPerS1`, S1 `POOL-s1-K` and S2 `POOL-s2-K`; pools
+    /// without `nodesPerS1` share the S1 and S2 `flat`.
+    public func kubeNodes() -> [Node] {
+        let labels = TopologyLabels.default
+        var out: [Node] = []
+        func add(_ name: String, gpus: Int, _ l: [String: String]) {
+            var meta = ObjectMeta()
+            meta.name = name
+            meta.labels = l
+            out.append(Node(metadata: meta, status: Node.Status(allocatable: [labels.gpuResource: String(gpus)])))
+        }
+        for (i, pool) in nodePools.enumerated() {
+            let name = pool.name ?? "pool\(i)"
+            let width = String(max(0, pool.count - 1)).count
+            for k in 0..<max(0, pool.count) {
+                var l = [labels.gpuType: pool.gpuType]
+                if let perS1 = pool.nodesPerS1.map({ max(1, $0) }) {
+                    l[labels.s1] = "\(name)-s1-\(k / perS1)"
+                    l[labels.s2] = "\(name)-s2-\(k / perS1 / max(1, pool.s1PerS2 ?? 1))"
+                } else {
+                    l[labels.s1] = "flat"
+                    l[labels.s2] = "flat"
+                }
+                let index = String(k)
+                add("\(name)-\(String(repeating: "0", count: width - index.count))\(index)", gpus: max(1, pool.gpusPerNode ?? 8), l)
             }
-            s1Base += maxS1 + 1
-            s2Base += maxS1 / s1PerS2 + 1
         }
-    }
-
-    func capacity(gpuType: String) -> Int { nodes.filter { $0.gpuType == gpuType }.reduce(0) { $0 + $1.gpus } }
-    func free(gpuType: String) -> Int { nodes.filter { $0.gpuType == gpuType }.reduce(0) { $0 + $1.free } }
-
-    /// Allocates `gpus` on the first node of `gpuType` with room (best fit: the fullest node that fits).
-    mutating func allocate(gpuType: String, gpus: Int) -> Int? {
-        var best: Int?
-        for (i, n) in nodes.enumerated() where n.gpuType == gpuType && n.free >= gpus {
-            if best == nil || n.free < nodes[best!].free { best = i }
+        for n in nodes {
+            var l = n.labels ?? [:]
+            if let t = n.gpuType, l[labels.gpuType] == nil { l[labels.gpuType] = t }
+            if let s1 = n.s1, l[labels.s1] == nil { l[labels.s1] = s1 }
+            if let s2 = n.s2, l[labels.s2] == nil { l[labels.s2] = s2 }
+            let count = max(1, n.count ?? 1)
+            for k in 0..<count { add(count == 1 ? n.name : "\(n.name)-\(k)", gpus: max(1, n.gpus ?? 8), l) }
         }
-        if let b = best { nodes[b].free -= gpus }
-        return best
-    }
-
-    mutating func release(node: Int, gpus: Int) { nodes[node].free += gpus }
-
-    func locality(_ a: Int, _ b: Int) -> Locality {
-        if a == b { return .sameNode }
-        let x = nodes[a], y = nodes[b]
-        guard x.hasTopology && y.hasTopology else { return .sameS1 }
-        if x.s1 == y.s1 { return .sameS1 }
-        if x.s2 == y.s2 { return .sameS2 }
-        return .across
+        return out
     }
 }
 
@@ -138,7 +160,10 @@ public struct PoolSpec: Codable, Sendable, Hashable {
     public var name: String
     public var role: InstanceRole
     public var gpuType: String
-    /// Profile hardware name (defaults to `gpuType`).
+    /// GPU types in preference order when the role may fall back to others (a DeploymentGroup role's
+    /// `gpuType` list); nil: `gpuType` only.
+    public var gpuTypes: [String]?
+    /// Profile hardware name (defaults to the GPU type an instance is placed on).
     public var hardware: String?
     public var model: String
     public var tensorParallel: Int
@@ -177,7 +202,10 @@ final class SimInstance {
     let pool: Int
     let role: InstanceRole
     let profile: HardwareProfile
+    /// The node (index in the topology), its GPU type, and the placement of its group it belongs to.
     let node: Int
+    let gpuType: String
+    let placement: Int
     let gpus: Int
     let createdAt: Double
     var readyAt: Double
@@ -210,13 +238,15 @@ final class SimInstance {
     var itls: [(Double, Int)] = []
     var sample = InstanceSample()
 
-    init(id: Int, pool: Int, role: InstanceRole, profile: HardwareProfile, node: Int, gpus: Int, now: Double,
-         coldStart: Double, maxBatchTokens: Int, maxBatchSize: Int) {
+    init(id: Int, pool: Int, role: InstanceRole, profile: HardwareProfile, node: Int, gpuType: String, placement: Int, gpus: Int,
+         now: Double, coldStart: Double, maxBatchTokens: Int, maxBatchSize: Int) {
         self.id = id
         self.pool = pool
         self.role = role
         self.profile = profile
         self.node = node
+        self.gpuType = gpuType
+        self.placement = placement
         self.gpus = gpus
         createdAt = now
         readyAt = now + coldStart

@@ -88,7 +88,7 @@ extension Simulator {
             } else if let p = a.pools.first {
                 pools[p].desired = max(0, decision.desiredReplicas)
             }
-            for p in a.pools { reconcile(p) }
+            for g in Set(a.pools.map { groupOfPool[$0] }).sorted() { reconcileGroup(g) }
         }
         for p in a.pools { roles[pools[p].roleName] = pools[p].desired }
         let to = a.pools.reduce(0) { $0 + pools[$1].desired }

@@ -1,5 +1,6 @@
 import Foundation
 import Autoscaling
+import Placement
 
 /// Cluster-wide totals of one scrape interval.
 struct IntervalAggregate {
@@ -53,6 +54,15 @@ public struct ScalingLogEntry: Sendable, Hashable {
     public var changed: Bool { from != to }
 }
 
+/// One decision of the placement engine in a run.
+public struct PlacementLogEntry: Sendable, Hashable {
+    public var time: Double
+    /// The DeploymentGroup (or the pool placed on its own).
+    public var group: String
+    public var kind: PlacementDecision.Kind
+    public var reason: String
+}
+
 /// The outcome of a run.
 public struct SimulationResult: Sendable {
     /// Every finished request, when `SimulationConfig.recordRequests` is on.
@@ -73,6 +83,14 @@ public struct SimulationResult: Sendable {
     public var endTime = 0.0
     public var lastArrival = 0.0
     public var gpuSeconds = 0.0
+    /// GPU-seconds per GPU type (cold and draining instances included), for cost.
+    public var gpuSecondsByType: [String: Double] = [:]
+    /// Prompt tokens of the finished requests (with `tokensOut`, the tokens served).
+    public var promptTokensDone = 0
+    /// Every placement decision of the engine, with its reason.
+    public var placementLog: [PlacementLogEntry] = []
+    /// What the engine found wrong with the cluster's nodes.
+    public var placementWarnings: [String] = []
     /// ∫ requests in the system dt (Little's law: ÷ time = mean number in system).
     public var inSystemArea = 0.0
     /// GPU-weighted utilisation integral (÷ `gpuSeconds` = mean utilisation of allocated GPUs).
@@ -169,8 +187,8 @@ extension Simulator {
                 draining: live.filter { $0.state == .draining }.count, gpus: live.reduce(0) { $0 + $1.gpus },
                 gpuUtilization: util, tps: tps, ttftP90ms: ttft90, tbtP90ms: tbt90, pdRatio: ratio, kvUsage: kv))
         }
-        // Pools short of GPUs retry.
-        for p in pools.indices where pools[p].unschedulable > 0 { reconcile(p) }
+        // Groups short of GPUs retry.
+        for g in groups.indices where groups[g].pools.contains(where: { pools[$0].unschedulable > 0 }) { reconcileGroup(g) }
     }
 
     /// Aggregate signals over the trailing window (keys in `Autoscaling.Signal`).

@@ -1,6 +1,7 @@
 import Foundation
 import KubeAPI
 import Autoscaling
+import Placement
 
 /// Everything one simulation run needs (built by `ScenarioSpec`, or by hand in tests).
 public struct SimulationConfig: Sendable {
@@ -27,6 +28,13 @@ public struct SimulationConfig: Sendable {
     public var recordRequests: Bool
     /// Simulated time 0 as seconds since 1970 for the strategies' `Date`s.
     public var epoch: Double
+    /// DeploymentGroups' placement affinity and priority (name → settings). A pool outside any group is placed
+    /// on its own with Cluster affinity.
+    public var groupPlacement: [String: GroupPlacementSettings] = [:]
+    /// How the placement engine places (`topologyBlind`: the baseline that ignores the topology).
+    public var placement = PlacementOptions()
+    /// Price of a GPU-hour by GPU type, for the cost columns of the comparison.
+    public var gpuPrices: [String: Double] = [:]
 
     public init(cluster: ClusterSpec, performance: PerformanceModel, pools: [PoolSpec], groups: [String: [String]] = [:],
                 autoscalers: [PodAutoscaler] = [], scrapeInterval: Double = 5, signalWindow: Double = 30,
@@ -45,6 +53,16 @@ public struct SimulationConfig: Sendable {
         self.sloTBTms = sloTBTms
         self.recordRequests = recordRequests
         self.epoch = epoch
+    }
+}
+
+/// Where a DeploymentGroup's placements must stay (its `spec.affinity`).
+public struct GroupPlacementSettings: Sendable, Hashable {
+    public var affinity: AffinityDomain
+    public var priority: Int
+    public init(affinity: AffinityDomain = .cluster, priority: Int = 0) {
+        self.affinity = affinity
+        self.priority = priority
     }
 }
 
@@ -67,6 +85,10 @@ public struct RequestRecord: Sendable, Hashable {
     public var generatedTokens: Int
     public var prefillInstance: Int
     public var decodeInstance: Int
+    /// Seconds the KV cache took from the prefill to the decode instance (0 when one instance did both).
+    public var kvTransferSeconds = 0.0
+    /// Bytes of KV cache moved.
+    public var kvBytes = 0.0
     public var ttft: Double { firstToken - arrival }
     /// Both SLOs met: TTFT and mean TBT within their limits (milliseconds; a missing limit always holds).
     public func meetsSLO(ttftMs: Double?, tbtMs: Double?) -> Bool {
@@ -97,12 +119,15 @@ struct RequestState {
     var firstToken = -1.0
     var lastToken = -1.0
     var generated = 0
+    var kvTransfer = 0.0
+    var kvBytes = 0.0
     var context: Int { request.promptTokens + generated }
 }
 
 struct PoolRuntime {
     var spec: PoolSpec
-    var profile: HardwareProfile
+    /// The performance profile of an instance by the GPU type it was placed on.
+    var profiles: [String: HardwareProfile]
     var desired: Int
     var live: [Int] = []
     var unschedulable = 0
@@ -116,7 +141,13 @@ public final class Simulator {
     let config: SimulationConfig
     var queue = EventQueue<SimEvent>()
     var now = 0.0
-    var cluster: ClusterState
+    /// The cluster as the placement engine sees it; instances hold their GPUs in it.
+    var topology: Topology
+    let bandwidth: TransferBandwidth
+    /// Placement units: each DeploymentGroup, and each pool outside one.
+    var groups: [SimGroup] = []
+    var groupOfPool: [Int] = []
+    var gpusByType: [String: Int] = [:]
     var pools: [PoolRuntime] = []
     var instances: [SimInstance] = []
     var slots: [RequestState] = []
@@ -155,18 +186,24 @@ public final class Simulator {
     public init(config: SimulationConfig, stream: some RequestStream) throws {
         self.config = config
         self.stream = stream.eraseToAnyStream()
-        cluster = ClusterState(config.cluster)
+        topology = Topology(nodes: config.cluster.kubeNodes())
+        bandwidth = config.cluster.bandwidth ?? TransferBandwidth()
         decodeTPSWindow = MetricWindow(windowSeconds: config.signalWindow)
         prefillTPSWindow = MetricWindow(windowSeconds: config.signalWindow)
         arrivalWindow = MetricWindow(windowSeconds: config.signalWindow)
         for spec in config.pools {
-            let hw = spec.hardware ?? spec.gpuType
-            guard let profile = config.performance.profile(model: spec.model, hardware: hw, tensorParallel: spec.tensorParallel) else {
-                throw SimulationError("pool \(spec.name): no performance profile for \(spec.model)/\(hw)/TP\(spec.tensorParallel); have \(config.performance.keys.map(\.description).joined(separator: ", "))")
+            var profiles: [String: HardwareProfile] = [:]
+            for type in spec.gpuTypes ?? [spec.gpuType] {
+                let hw = spec.hardware ?? type
+                guard let profile = config.performance.profile(model: spec.model, hardware: hw, tensorParallel: spec.tensorParallel) else {
+                    throw SimulationError("pool \(spec.name): no performance profile for \(spec.model)/\(hw)/TP\(spec.tensorParallel); have \(config.performance.keys.map(\.description).joined(separator: ", "))")
+                }
+                profiles[type] = profile
             }
             let roleName = spec.name.split(separator: "/").last.map(String.init) ?? spec.name
-            pools.append(PoolRuntime(spec: spec, profile: profile, desired: max(0, spec.replicas), roleName: roleName))
+            pools.append(PoolRuntime(spec: spec, profiles: profiles, desired: max(0, spec.replicas), roleName: roleName))
         }
+        setUpGroups()
         try setUpAutoscalers()
         for (group, tolerance) in config.gates.sorted(by: { $0.key < $1.key }) {
             let members = (config.groups[group] ?? []).compactMap { m in pools.firstIndex { $0.spec.name == m } }
@@ -176,7 +213,7 @@ public final class Simulator {
 
     /// Runs to the end: all admitted requests finished (or `drainTimeout` after the last arrival).
     public func run() throws -> SimulationResult {
-        for p in pools.indices { reconcile(p, warm: true) }
+        for g in groups.indices { reconcileGroup(g, warm: true) }
         try pullArrival()
         queue.push(.scrape, at: config.scrapeInterval)
         for (i, a) in autoscalers.enumerated() { queue.push(.tick(i), at: a.tick) }
@@ -199,11 +236,12 @@ public final class Simulator {
                 queue.push(.tick(i), at: now + autoscalers[i].tick)
             case .setReplicas(let p, let n):
                 pools[p].desired = n
-                reconcile(p)
+                reconcileGroup(groupOfPool[p])
             }
         }
         result.endTime = now
         result.gpuSeconds = gpuSeconds
+        result.placementWarnings = topology.warnings
         result.inSystemArea = inSystemArea
         result.lastArrival = lastArrival
         result.unfinished = inFlight
@@ -222,6 +260,7 @@ public final class Simulator {
         if dt > 0 {
             inSystemArea += Double(inFlight) * dt
             gpuSeconds += Double(gpusAllocated) * dt
+            for (type, gpus) in gpusByType where gpus > 0 { result.gpuSecondsByType[type, default: 0] += Double(gpus) * dt }
         }
         lastAccounting = t
         now = t
@@ -286,7 +325,9 @@ public final class Simulator {
         guard let target = best else { decodeBacklog.append(slot); return }
         let tokens = slots[slot].context
         let bytes = Double(slots[slot].request.promptTokens) * Double(source.profile.kvBytesPerToken ?? 0)
-        let seconds = bytes / cluster.bandwidth.bytesPerSecond(cluster.locality(source.node, target.node))
+        let seconds = bytes / bandwidth.bytesPerSecond(topology.locality(source.node, target.node))
+        slots[slot].kvTransfer += seconds
+        slots[slot].kvBytes += bytes
         target.inbound += 1
         target.inboundTokens += tokens
         queue.push(.transferDone(slot: slot, instance: target.id), at: now + seconds)
@@ -451,7 +492,8 @@ public final class Simulator {
             id: st.request.id, arrival: st.request.arrival, promptTokens: st.request.promptTokens,
             outputTokens: st.request.outputTokens, prefillStart: st.prefillStart, firstToken: st.firstToken,
             completion: now, generatedTokens: st.generated, prefillInstance: st.prefillInstance,
-            decodeInstance: st.decodeInstance)
+            decodeInstance: st.decodeInstance, kvTransferSeconds: st.kvTransfer, kvBytes: st.kvBytes)
+        result.promptTokensDone += st.request.promptTokens
         let met = record.meetsSLO(ttftMs: config.sloTTFTms, tbtMs: config.sloTBTms)
         result.requestStats.add(record, meetsSLO: met)
         requestSink?(record, met)
@@ -498,47 +540,12 @@ public final class Simulator {
         }
     }
 
-    /// Brings a pool's live (starting or serving) instances to `desired`: creates instances where GPUs allow,
-    /// or removes the newest cold ones first, then drains the least-loaded serving ones.
-    func reconcile(_ p: Int, warm: Bool = false) {
-        var live = pools[p].live.filter { instances[$0].state == .starting || instances[$0].state == .serving }
-        let spec = pools[p].spec
-        pools[p].unschedulable = 0
-        while live.count < pools[p].desired {
-            guard let node = cluster.allocate(gpuType: spec.gpuType, gpus: spec.tensorParallel) else {
-                pools[p].unschedulable = pools[p].desired - live.count
-                break
-            }
-            let inst = SimInstance(
-                id: instances.count, pool: p, role: spec.role, profile: pools[p].profile, node: node,
-                gpus: spec.tensorParallel, now: now, coldStart: warm ? 0 : (spec.coldStartSeconds ?? 120),
-                maxBatchTokens: spec.maxBatchTokens ?? 8192, maxBatchSize: spec.maxBatchSize ?? 256)
-            instances.append(inst)
-            pools[p].live.append(inst.id)
-            live.append(inst.id)
-            gpusAllocated += inst.gpus
-            if warm { instanceReady(inst) } else { queue.push(.instanceReady(inst.id), at: inst.readyAt) }
-        }
-        var excess = live.count - pools[p].desired
-        guard excess > 0 else { return }
-        for i in live.reversed() where excess > 0 && instances[i].state == .starting {
-            release(instances[i])
-            excess -= 1
-        }
-        let serving = live.filter { instances[$0].state == .serving }
-            .sorted { (instances[$0].kvLoad + instances[$0].pendingPromptTokens, $0) < (instances[$1].kvLoad + instances[$1].pendingPromptTokens, $1) }
-        for i in serving.prefix(max(0, excess)) {
-            instances[i].state = .draining
-            if instances[i].idle { release(instances[i]) }
-        }
-        refreshRouting()
-    }
-
     func release(_ inst: SimInstance) {
         guard inst.state != .released else { return }
         inst.state = .released
-        cluster.release(node: inst.node, gpus: inst.gpus)
+        topology.release(nodeAt: inst.node, gpus: inst.gpus)
         gpusAllocated -= inst.gpus
+        gpusByType[inst.gpuType, default: 0] -= inst.gpus
         pools[inst.pool].live.removeAll { $0 == inst.id }
         refreshRouting()
     }

@@ -1,5 +1,6 @@
 import Autoscaling
 import KubeAPI
+import Placement
 
 /// The fewest instances of one pool a run may have: what its autoscaler may not go below, or, without one,
 /// its fixed replicas.
@@ -53,31 +54,55 @@ extension SimulationConfig {
         return minimums
     }
 
-    /// Places every pool's minimum on the cluster as the simulator would (whole instances on one node, pools
-    /// in order) and throws for the first pool that does not fit, naming the shortfall and what to change.
+    /// Places every pool's minimum on the cluster with the placement engine, as the simulator would (one
+    /// scheduling cycle, groups with their affinity, pools on their own), and throws for the first pool whose
+    /// minimum does not fit, naming the shortfall, the engine's reason and what to change.
     func checkMinimumPlacement() throws {
-        var cluster = ClusterState(self.cluster)
-        for m in minimumReplicas() {
-            let pool = pools[m.pool]
-            var placed = 0
-            while placed < m.replicas, cluster.allocate(gpuType: pool.gpuType, gpus: pool.tensorParallel) != nil { placed += 1 }
-            guard placed < m.replicas else { continue }
-            let nodes = cluster.nodes.filter { $0.gpuType == pool.gpuType }
-            let capacity = nodes.reduce(0) { $0 + $1.gpus }
-            var why: String
-            if nodes.isEmpty {
-                why = "cluster.nodePools has no nodes of gpuType \(pool.gpuType)"
-            } else if nodes.allSatisfy({ $0.gpus < pool.tensorParallel }) {
-                why = "an instance needs \(pool.tensorParallel) GPUs on one node, but the \(pool.gpuType) nodes have \(nodes.map(\.gpus).max() ?? 0)"
-            } else {
-                let takenBefore = capacity - nodes.reduce(0) { $0 + $1.free } - placed * pool.tensorParallel
-                why = "cluster.nodePools has \(capacity) \(pool.gpuType) GPUs on \(nodes.count) node(s)"
-                    + (takenBefore > 0 ? ", \(takenBefore) of them taken by the minimums of the pools before it" : "")
-            }
+        let nodes = cluster.kubeNodes()
+        var topology = Topology(nodes: nodes)
+        let minimums = minimumReplicas()
+        // A GPU type no node has: say so plainly, before the engine's view of whole P/D units.
+        let typesPresent = Set(nodes.compactMap { $0.metadata.labels?[TopologyLabels.default.gpuType] })
+        for m in minimums where m.replicas > 0 {
+            let pool = pools[m.pool], types = pool.gpuTypes ?? [pool.gpuType]
+            guard !types.contains(where: typesPresent.contains) else { continue }
             throw SimulationError(
-                "the cluster cannot place the minimum of pool \(pool.name): \(m.replicas) instance(s) of \(pool.tensorParallel) × \(pool.gpuType) GPUs "
-                    + "(\(m.source)), only \(placed) fit: \(m.replicas - placed) short; \(why). "
-                    + "Add \(pool.gpuType) nodes to cluster.nodePools or lower the minimum")
+                "the cluster cannot place the minimum of pool \(pool.name): \(m.replicas) instance(s) of \(pool.tensorParallel) × \(types.joined(separator: "/")) GPUs "
+                    + "(\(m.source)): the cluster has no nodes of gpuType \(types.joined(separator: " or ")). "
+                    + "Add such nodes to cluster.nodePools (or cluster.nodes) or change the pool's gpuType")
+        }
+        var requests: [PlacementRequest] = []
+        var grouped = Set<Int>()
+        func role(_ i: Int) -> String { pools[i].name.split(separator: "/").last.map(String.init) ?? pools[i].name }
+        func request(_ name: String, _ members: [Int], _ settings: GroupPlacementSettings) -> PlacementRequest {
+            PlacementRequest(
+                namespace: "simulation", name: name, priority: settings.priority, affinity: settings.affinity,
+                roles: members.map { i in
+                    RoleRequest(name: role(i), weight: pools[i].weight ?? 1, delta: minimums[i].replicas,
+                                gpuTypes: pools[i].gpuTypes ?? [pools[i].gpuType], gpusPerInstance: pools[i].tensorParallel)
+                })
+        }
+        for (name, members) in groups.sorted(by: { $0.key < $1.key }) {
+            let indices = members.compactMap { m in pools.firstIndex { $0.name == m } }
+            grouped.formUnion(indices)
+            requests.append(request(name, indices, groupPlacement[name] ?? GroupPlacementSettings()))
+        }
+        for i in pools.indices where !grouped.contains(i) {
+            requests.append(request(pools[i].name, [i], GroupPlacementSettings()))
+        }
+        let plan = topology.schedule(requests, options: placement)
+        for request in requests {
+            guard let result = plan.group(namespace: request.namespace, request.name), !result.unschedulable.isEmpty else { continue }
+            let members = groups[request.name].map { m in m.compactMap { n in pools.firstIndex { $0.name == n } } }
+                ?? pools.indices.filter { pools[$0].name == request.name }
+            let parts = result.unschedulable.compactMap { short -> String? in
+                guard let i = members.first(where: { role($0) == short.role }) else { return nil }
+                let pool = pools[i], m = minimums[i]
+                return "pool \(pool.name): \(m.replicas) instance(s) of \(pool.tensorParallel) × \((pool.gpuTypes ?? [pool.gpuType]).joined(separator: "/")) GPUs "
+                    + "(\(m.source)), \(short.count) short: \(short.reason)"
+            }
+            throw SimulationError("the cluster cannot place the minimum of \(members.count > 1 ? "DeploymentGroup \(request.name)" : "pool \(request.name)"): "
+                + parts.joined(separator: "; ") + ". Add nodes to cluster.nodePools (or cluster.nodes) or lower the minimum")
         }
     }
 }

@@ -74,6 +74,10 @@ public struct RequestStats: Sendable, Hashable {
     public var tbt = QuantileSketch()
     public var response = QuantileSketch()
     public var queue = QuantileSketch()
+    /// KV-transfer time of the requests that moved their cache (P/D), and the totals for the mean bandwidth.
+    public var kvTransfer = QuantileSketch()
+    public var kvBytes = 0.0
+    public var kvSeconds = 0.0
     public init() {}
 
     public mutating func add(_ r: RequestRecord, meetsSLO: Bool) {
@@ -83,5 +87,10 @@ public struct RequestStats: Sendable, Hashable {
         tbt.add(r.tbt)
         response.add(r.responseTime)
         queue.add(r.queueTime)
+        if r.kvBytes > 0 {
+            kvTransfer.add(r.kvTransferSeconds)
+            kvBytes += r.kvBytes
+            kvSeconds += r.kvTransferSeconds
+        }
     }
 }

@@ -8,6 +8,8 @@ public struct PolicyOutcome: Sendable {
     public var sloTBTms: Double?
     /// The records were not kept: `requests.csv` was streamed while the policy ran (or not wanted).
     public var requestsStreamed = false
+    /// Price of a GPU-hour per type (from the scenario).
+    public var prices: [String: Double] = [:]
 
     public init(policy: String, result: SimulationResult, sloTTFTms: Double?, sloTBTms: Double?) {
         self.policy = policy
@@ -44,6 +46,39 @@ public struct PolicyOutcome: Sendable {
                 && (sloTBTms.flatMap { slo in e.tbtP90ms.map { $0 <= slo } } ?? true)
         }
         return Double(ok.count) / Double(measured.count)
+    }
+
+    /// KV-transfer time of the requests that moved their cache: exact over the kept records, else from the
+    /// streaming sketch.
+    public func kvTransfer(_ q: Double) -> Double {
+        guard result.requests.isEmpty else {
+            return percentile(result.requests.filter { $0.kvBytes > 0 }.map(\.kvTransferSeconds), q)
+        }
+        return result.requestStats.kvTransfer.quantile(q)
+    }
+
+    public var kvTransferMean: Double {
+        let s = result.requestStats
+        return s.kvTransfer.count > 0 ? s.kvSeconds / Double(s.kvTransfer.count) : 0
+    }
+
+    /// Bytes moved ÷ transfer seconds over all transfers, GB/s (0 without transfers).
+    public var kvBandwidthGBps: Double {
+        let s = result.requestStats
+        return s.kvSeconds > 0 ? s.kvBytes / s.kvSeconds / 1e9 : 0
+    }
+
+    /// GPU-hours of each type × its price (nil when the scenario has no prices).
+    public var cost: Double? {
+        guard !prices.isEmpty else { return nil }
+        return result.gpuSecondsByType.reduce(0) { $0 + $1.value / 3600 * (prices[$1.key] ?? 0) }
+    }
+
+    /// Cost per million tokens served (prompt and generated tokens of the finished requests).
+    public var costPerMillionTokens: Double? {
+        let tokens = Double(result.promptTokensDone + result.tokensOut)
+        guard let cost, tokens > 0 else { return nil }
+        return cost / tokens * 1e6
     }
 
     /// Population standard deviation of the ready P/D ratio over the intervals where it is defined.
@@ -140,6 +175,7 @@ public enum ScenarioRunner {
             try writer?.close()
             var outcome = PolicyOutcome(policy: p.name, result: result, sloTTFTms: config.sloTTFTms, sloTBTms: config.sloTBTms)
             outcome.requestsStreamed = requests != .keep
+            outcome.prices = config.gpuPrices
             return outcome
         }
     }
@@ -178,12 +214,12 @@ public enum ScenarioRunner {
         return header.joined(separator: ",") + "\n" + row.joined(separator: ",") + "\n"
     }
 
-    static let requestsHeader = "request_id,arrival,prompt_tokens,output_tokens,prefill_start,first_token,completion,ttft,tbt,response_time,queue_time,prefill_instance,decode_instance,slo_met\n"
+    static let requestsHeader = "request_id,arrival,prompt_tokens,output_tokens,prefill_start,first_token,completion,ttft,tbt,response_time,queue_time,prefill_instance,decode_instance,slo_met,kv_transfer\n"
 
     static func requestRow(_ r: RequestRecord, sloMet: Bool) -> String {
         [String(r.id), f(r.arrival), String(r.promptTokens), String(r.outputTokens), f(r.prefillStart), f(r.firstToken),
          f(r.completion), f(r.ttft), f(r.tbt), f(r.responseTime), f(r.queueTime), String(r.prefillInstance),
-         String(r.decodeInstance), sloMet ? "1" : "0"].joined(separator: ",") + "\n"
+         String(r.decodeInstance), sloMet ? "1" : "0", f(r.kvTransferSeconds)].joined(separator: ",") + "\n"
     }
 
     public static func requestsCSV(_ o: PolicyOutcome) -> String {
@@ -209,6 +245,13 @@ public enum ScenarioRunner {
         return out
     }
 
+    /// The placement engine's decisions, one per line: `t=…s GROUP KIND: reason`.
+    public static func placementLog(_ o: PolicyOutcome) -> String {
+        (o.result.placementWarnings.map { "warning: \($0)\n" } + o.result.placementLog.map { e in
+            "t=\(f(e.time))s \(e.group) \(e.kind.rawValue): \(e.reason)\n"
+        }).joined()
+    }
+
     public static func scalingLog(_ o: PolicyOutcome) -> String {
         o.result.scaling.map { e in
             let roles = e.roles.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
@@ -220,6 +263,7 @@ public enum ScenarioRunner {
         "policy", "gpu_hours", "mean_gpu_utilization", "slo_attainment_requests", "slo_attainment_intervals", "scaling_actions",
         "pd_ratio_std", "ttft_p50_ms", "ttft_p90_ms", "ttft_p99_ms", "tbt_p50_ms", "tbt_p90_ms", "tbt_p99_ms",
         "e2e_p50_s", "e2e_p90_s", "e2e_p99_s", "completed", "unfinished",
+        "kv_transfer_mean_ms", "kv_transfer_p90_ms", "kv_bandwidth_gbps", "cost", "cost_per_1m_tokens",
     ]
 
     public static func comparisonRow(_ o: PolicyOutcome) -> [String] {
@@ -228,6 +272,7 @@ public enum ScenarioRunner {
                 String(o.result.scalingActions), f(o.pdRatioStdDev)]
             + qs.map { f(o.latency($0, \.ttft, \.ttft) * 1000) } + qs.map { f(o.latency($0, \.tbt, \.tbt) * 1000) }
             + qs.map { f(o.latency($0, \.responseTime, \.response)) } + [String(o.result.completed), String(o.result.unfinished)]
+            + [f(o.kvTransferMean * 1000), f(o.kvTransfer(0.9) * 1000), f(o.kvBandwidthGBps), o.cost.map(f) ?? "", o.costPerMillionTokens.map(f) ?? ""]
     }
 
     public static func comparisonCSV(_ outcomes: [PolicyOutcome]) -> String {
@@ -245,15 +290,18 @@ public enum ScenarioRunner {
     }
 
     /// A fixed-width table of the main comparison columns.
+    /// With KV transfers, their P90 is shown too; with prices, the cost per 1M tokens.
     public static func comparisonTable(_ outcomes: [PolicyOutcome]) -> String {
-        let cols = [0, 1, 2, 3, 5, 6, 8, 11, 14]
+        var cols = [0, 1, 2, 3, 5, 6, 8, 11, 14]
+        if outcomes.contains(where: { $0.result.requestStats.kvTransfer.count > 0 }) { cols.append(comparisonColumns.firstIndex(of: "kv_transfer_p90_ms")!) }
+        if outcomes.contains(where: { $0.cost != nil }) { cols.append(comparisonColumns.firstIndex(of: "cost_per_1m_tokens")!) }
         let rows = ([comparisonColumns] + outcomes.map(comparisonRow)).map { r in cols.map { r[$0] } }
         let widths = cols.indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
         return rows.map { r in r.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ") }
             .joined(separator: "\n") + "\n"
     }
 
-    /// Writes `DIR/POLICY/{summary.csv,requests.csv,timeline.csv,scaling.log}` and `DIR/comparison.csv`.
+    /// Writes `DIR/POLICY/{summary.csv,requests.csv,timeline.csv,scaling.log,placement.log}` and `DIR/comparison.csv`.
     public static func write(_ outcomes: [PolicyOutcome], to directory: String) throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -265,6 +313,7 @@ public enum ScenarioRunner {
             }
             try timelineCSV(o).write(to: dir.appendingPathComponent("timeline.csv"), atomically: true, encoding: .utf8)
             try scalingLog(o).write(to: dir.appendingPathComponent("scaling.log"), atomically: true, encoding: .utf8)
+            try placementLog(o).write(to: dir.appendingPathComponent("placement.log"), atomically: true, encoding: .utf8)
         }
         try comparisonCSV(outcomes).write(to: URL(fileURLWithPath: directory).appendingPathComponent("comparison.csv"), atomically: true, encoding: .utf8)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import KubeAPI
 import Autoscaling
+import Placement
 import YAML
 
 /// A simulation scenario (`heteroscale simulate SCENARIO.yaml`). Relative paths resolve against the
@@ -27,9 +28,19 @@ public struct ScenarioSpec: Decodable, Sendable {
     public var coldStarts: [ColdStartRule]?
     public var maxBatchTokens: Int?
     public var maxBatchSize: Int?
+    /// How DeploymentGroups are placed unless a policy says otherwise (default `topologyAware`).
+    public var placement: PlacementMode?
+    /// Price of a GPU-hour per GPU type (the comparison's cost per 1M tokens).
+    public var prices: [String: Double]?
     public var policies: [Policy]
     /// The parsed scenario file, for the positions of inline manifests (set by `parse`/`load`).
     var source: YAMLDocument?
+
+    /// `topologyAware`: the placement engine with each group's affinity and the RDMA subgroup classes;
+    /// `topologyBlind`: every instance on the node with the most free GPUs, as a default scheduler spreads.
+    public enum PlacementMode: String, Codable, Sendable, Hashable {
+        case topologyAware, topologyBlind
+    }
 
     /// `{role: decode, gpuType: h20, seconds: 180}`; a rule without `role` or `gpuType` matches any.
     public struct ColdStartRule: Codable, Sendable, Hashable {
@@ -63,6 +74,8 @@ public struct ScenarioSpec: Decodable, Sendable {
         /// File paths (multi-document YAML) or inline objects: `PodAutoscaler`, `DeploymentGroup`, `Deployment`.
         public var manifests: [JSONValue]?
         public var fixed: Fixed?
+        /// Overrides the scenario's `placement`.
+        public var placement: PlacementMode?
     }
 
     /// A splitwise-style fixed configuration: N prompt + M token machines, no autoscaling.
@@ -80,7 +93,7 @@ public struct ScenarioSpec: Decodable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case name, cluster, profiles, profile, model, workload, slo, duration, seed, scrapeInterval, signalWindow
-        case coldStartSeconds, coldStarts, maxBatchTokens, maxBatchSize, policies
+        case coldStartSeconds, coldStarts, maxBatchTokens, maxBatchSize, placement, prices, policies
     }
 
     public init(from decoder: any Decoder) throws {
@@ -113,6 +126,11 @@ public struct ScenarioSpec: Decodable, Sendable {
         }
         maxBatchTokens = try c.decodeIfPresent(Int.self, forKey: .maxBatchTokens)
         maxBatchSize = try c.decodeIfPresent(Int.self, forKey: .maxBatchSize)
+        placement = try c.decodeIfPresent(PlacementMode.self, forKey: .placement)
+        prices = try c.decodeIfPresent([String: Double].self, forKey: .prices)
+        for (type, price) in (prices ?? [:]).sorted(by: { $0.key < $1.key }) where !(price.isFinite && price >= 0) {
+            throw SimulationError("prices.\(type): must be zero or positive, got \(price)")
+        }
         policies = try c.decode([Policy].self, forKey: .policies)
         // Results are written per policy name: a second policy of the same name would overwrite the first's.
         var seen: [String: Int] = [:]
@@ -210,8 +228,9 @@ public struct ScenarioSpec: Decodable, Sendable {
         var pools: [PoolSpec] = []
         var groups: [String: [String]] = [:]
         var gates: [String: Double] = [:]
+        var groupPlacement: [String: GroupPlacementSettings] = [:]
         var autoscalers: [PodAutoscaler] = []
-        var cluster = self.cluster
+        var cluster = try self.cluster.map { try Self.resolveNodeList($0, baseDirectory) }
         let index = policies.firstIndex { $0.name == policy.name }
         let at = index.map { "policies[\($0)] (\(policy.name))" } ?? "policy \(policy.name)"
         if let f = policy.fixed {
@@ -266,6 +285,7 @@ public struct ScenarioSpec: Decodable, Sendable {
                     guard let model = self.model else { throw SimulationError("\(at): the scenario needs `model`") }
                     var p = PoolSpec(name: "\(name)/\(role.name)", role: r, gpuType: gpu, model: model, tensorParallel: role.gpusPerInstance,
                                      replicas: n, coldStartSeconds: coldStart(role: r, gpuType: gpu), maxBatchTokens: maxBatchTokens, maxBatchSize: maxBatchSize)
+                    if role.gpuType.count > 1 { p.gpuTypes = role.gpuType }
                     p.weight = role.weight
                     p.minReplicas = role.minReplicas
                     p.maxReplicas = role.maxReplicas
@@ -273,6 +293,14 @@ public struct ScenarioSpec: Decodable, Sendable {
                     members.append(p.name)
                 }
                 groups[name] = members
+                var settings = GroupPlacementSettings(priority: dg.spec.affinity?.priority ?? 0)
+                if let a = dg.spec.affinity {
+                    guard let domain = a.affinityDomain else {
+                        throw SimulationError("\(at): DeploymentGroup \(name): spec.affinity.domain must be S1, S2 or Cluster, got \(a.domain)")
+                    }
+                    settings.affinity = domain
+                }
+                groupPlacement[name] = settings
                 if let gate = dg.spec.gate {
                     let tolerance = gate.tolerance ?? ReadyRatioGate.defaultTolerance
                     guard tolerance.isFinite, tolerance >= 0 else {
@@ -290,6 +318,9 @@ public struct ScenarioSpec: Decodable, Sendable {
         guard let cluster else { throw SimulationError("\(at): the scenario needs a `cluster`") }
         var config = SimulationConfig(cluster: cluster, performance: performance, pools: pools, groups: groups, autoscalers: autoscalers)
         config.gates = gates
+        config.groupPlacement = groupPlacement
+        config.placement = PlacementOptions(topologyBlind: (policy.placement ?? placement) == .topologyBlind, seed: seed ?? 0)
+        config.gpuPrices = prices ?? [:]
         config.scrapeInterval = scrapeInterval ?? 5
         config.signalWindow = signalWindow ?? 30
         config.duration = duration
@@ -333,6 +364,25 @@ public struct ScenarioSpec: Decodable, Sendable {
             }
         }
         return out
+    }
+
+    /// The cluster with its `nodeList` file read into `nodes` (relative to the scenario's folder).
+    static func resolveNodeList(_ cluster: ClusterSpec, _ baseDirectory: String) throws -> ClusterSpec {
+        guard let list = cluster.nodeList else { return cluster }
+        let full = try existingFile(list, key: "cluster.nodeList", baseDirectory: baseDirectory)
+        guard let data = FileManager.default.contents(atPath: full) else { throw SimulationError("cluster.nodeList: cannot read \(full)") }
+        var resolved = cluster
+        resolved.nodeList = nil
+        do {
+            for node in try PlacementInput.nodes(yaml: String(decoding: data, as: UTF8.self), source: full) {
+                let gpus = node.status?.allocatable?[TopologyLabels.default.gpuResource].flatMap { Int($0) } ?? 0
+                guard let name = node.metadata.name, gpus > 0 else { continue }
+                resolved.nodes.append(ClusterNodeSpec(name: name, gpus: gpus, labels: node.metadata.labels))
+            }
+        } catch let e as PlacementError {
+            throw SimulationError("cluster.nodeList: \(e.message)")
+        }
+        return resolved
     }
 
     /// A Deployment as a pool. Role: label `heteroscale.io/role` (or the name); GPU type: label

@@ -1,27 +1,35 @@
 import Foundation
+import Placement
 import Testing
 
 @testable import Simulation
 
 @Suite struct ClusterTests {
-    @Test func topologyLocalities() {
-        var c = ClusterState(ClusterSpec(nodePools: [
+    /// Pools become labelled nodes: `nodesPerS1` nodes per S1 and `s1PerS2` S1s per S2; pools without them
+    /// share one flat S1 (every pair of distinct nodes is then same-S1).
+    @Test func poolsBecomeLabelledNodes() {
+        let topo = Topology(nodes: ClusterSpec(nodePools: [
             NodePoolSpec(gpuType: "a", gpusPerNode: 8, count: 8, nodesPerS1: 2, s1PerS2: 2),
-        ]))
-        #expect(c.locality(0, 0) == .sameNode)
-        #expect(c.locality(0, 1) == .sameS1)
-        #expect(c.locality(0, 2) == .sameS2)
-        #expect(c.locality(0, 4) == .across)
-        #expect(c.capacity(gpuType: "a") == 64)
-        // Best fit keeps whole instances on one node.
-        #expect(c.allocate(gpuType: "a", gpus: 6) == 0)
-        #expect(c.allocate(gpuType: "a", gpus: 2) == 0)
-        #expect(c.allocate(gpuType: "a", gpus: 4) == 1)
-        #expect(c.allocate(gpuType: "b", gpus: 1) == nil)
-        #expect(c.free(gpuType: "a") == 52)
-        // No topology given: distinct nodes count as one S1.
-        let flat = ClusterState(ClusterSpec(nodePools: [NodePoolSpec(gpuType: "a", count: 3)]))
-        #expect(flat.locality(0, 2) == .sameS1)
+        ]).kubeNodes())
+        #expect(topo.nodes.map(\.name) == (0..<8).map { "pool0-\($0)" })
+        #expect(topo.locality("pool0-0", "pool0-0") == .sameNode)
+        #expect(topo.locality("pool0-0", "pool0-1") == .sameS1)
+        #expect(topo.locality("pool0-0", "pool0-2") == .sameS2)
+        #expect(topo.locality("pool0-0", "pool0-4") == .across)
+        #expect(topo.freeGPUs(gpuType: "a") == 64)
+        let flat = Topology(nodes: ClusterSpec(nodePools: [NodePoolSpec(name: "x", gpuType: "a", count: 3), NodePoolSpec(name: "y", gpuType: "b", count: 2)]).kubeNodes())
+        #expect(flat.locality("x-0", "x-2") == .sameS1)
+        #expect(flat.locality("x-0", "y-1") == .sameS1)
+    }
+
+    /// `nodes:` entries carry their labels (with `gpuType`/`s1`/`s2` as shorthands); `count` numbers them.
+    @Test func explicitNodesKeepTheirLabels() {
+        let topo = Topology(nodes: ClusterSpec(nodes: [
+            ClusterNodeSpec(name: "a", count: 2, gpus: 4, gpuType: "h100", s1: "m1", s2: "b1"),
+            ClusterNodeSpec(name: "c", labels: ["heteroscale.io/gpu-type": "h20", "heteroscale.io/s1": "m2", "heteroscale.io/s2": "b1"]),
+        ]).kubeNodes())
+        #expect(topo.nodes.map { "\($0.name) \($0.gpuType) \($0.s1) \($0.s2) \($0.allocatable)" } == ["a-0 h100 m1 b1 4", "a-1 h100 m1 b1 4", "c h20 m2 b1 8"])
+        #expect(topo.s2Domains.map(\.subgroupClass) == [.medium])
     }
 
     @Test func capacityLimitsInstancesPerGPUType() throws {
@@ -31,7 +39,7 @@ import Testing
         _ = try sim.run()
         #expect(sim.pools[1].live.count == 15)
         #expect(sim.pools[1].unschedulable == 15)
-        #expect(sim.cluster.free(gpuType: "gpu") == 0)
+        #expect(sim.topology.freeGPUs(gpuType: "gpu") == 0)
     }
 
     @Test func mixedInstancesServeWithoutTransfer() throws {

@@ -1,0 +1,332 @@
+import KubeAPI
+
+/// How good a candidate is; smaller is better in every field but `units`.
+struct CandidateScore: Sendable {
+    /// Whole P/D units placed (all of the request when it fits).
+    var units: Int
+    var high: Int
+    var medium: Int
+    /// 0 to grow an existing placement, 1 to open a new one.
+    var opens: Int
+    /// Free GPUs of the chosen types left in the domain.
+    var slack: Int
+    /// Topology order of the domain.
+    var order: Int
+
+    func isBetter(than o: CandidateScore) -> Bool {
+        if units != o.units { return units > o.units }
+        return (high, medium, opens, slack, order) < (o.high, o.medium, o.opens, o.slack, o.order)
+    }
+}
+
+/// A place a request could go: an existing placement to grow, or a domain to open one in.
+struct Candidate: Sendable {
+    var domain: DomainRef
+    var placement: Int?
+    /// The request's needs with the GPU types this candidate allows (a grown placement keeps its roles' types).
+    var needs: [RoleNeed]
+}
+
+extension SchedulingCycle {
+    /// Type indices of a role's preferences that the topology has (every type when the role names none).
+    func typeIDs(_ role: RoleRequest) -> [Int32] {
+        role.gpuTypes.isEmpty ? topo.gpuTypes.indices.map(Int32.init) : role.gpuTypes.compactMap { topo.typeIndex[$0] }
+    }
+
+    /// The smallest whole-number vector with the weights' proportions (1:2 → 1, 2; 0.4:0.6 → 2, 3); roles with no
+    /// weight get 0 (placed only with the whole request).
+    static func unitVector(_ weights: [Double]) -> [Int] {
+        let w = weights.map { $0.isFinite && $0 > 0 ? $0 : 0 }
+        guard let smallest = w.filter({ $0 > 0 }).min() else { return w.map { _ in 1 } }
+        for k in 1...1000 {
+            let scaled = w.map { $0 * Double(k) }
+            guard scaled.allSatisfy({ abs($0 - $0.rounded()) < 1e-6 }) else { continue }
+            let ints = scaled.map { Int($0.rounded()) }
+            let divisor = ints.filter { $0 > 0 }.reduce(0) { gcd($0, $1) }
+            return ints.map { $0 / max(1, divisor) }
+        }
+        return w.map { $0 > 0 ? max(1, Int(($0 / smallest).rounded())) : 0 }
+    }
+
+    static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+
+    func order(_ d: DomainRef) -> Int {
+        switch d {
+        case .s1(let i), .s2(let i): i
+        case .cluster: 0
+        }
+    }
+
+    mutating func scaleOut(_ g: Int) {
+        let req = groups[g].request
+        var needs: [RoleNeed] = []
+        for (r, role) in req.roles.enumerated() where role.delta > 0 {
+            needs.append(RoleNeed(role: r, gpus: max(1, role.gpusPerInstance), types: typeIDs(role), sigs: topo.eligibleSigs(role.tolerations)))
+        }
+        guard !needs.isEmpty else { return }
+        needs.sort { $0.gpus != $1.gpus ? $0.gpus > $1.gpus : $0.role < $1.role }
+        let deltas = needs.map { req.roles[$0.role].delta }
+        if options.topologyBlind {
+            blindScaleOut(g, needs, deltas)
+            return
+        }
+        let unit = Self.unitVector(req.roles.map(\.weight))
+        let u = needs.map { unit[$0.role] }
+        let whole = zip(deltas, u).map { d, k in k > 0 ? (d + k - 1) / k : 1 }.max() ?? 1
+        func counts(_ m: Int) -> [Int] { m >= whole ? deltas : zip(deltas, u).map { min($0, m * $1) } }
+
+        // Candidates: grow each placement at the affinity level, or open one in any other domain of that level.
+        var candidates: [Candidate] = []
+        var taken = Set<DomainRef>()
+        for (i, p) in groups[g].placements.enumerated() where p.level == req.affinity {
+            guard let d = p.domain else { continue }
+            taken.insert(d)
+            var n = needs
+            for k in n.indices where p.counts[n[k].role] > 0 {
+                n[k].types = p.types[n[k].role].flatMap { topo.typeIndex[$0] }.map { [$0] } ?? []
+            }
+            candidates.append(Candidate(domain: d, placement: i, needs: n))
+        }
+        switch req.affinity {
+        case .s1:
+            for s in 0..<topo.s1Count where !taken.contains(.s1(s)) { candidates.append(Candidate(domain: .s1(s), placement: nil, needs: needs)) }
+        case .s2:
+            for s in 0..<topo.s2Count where !taken.contains(.s2(s)) { candidates.append(Candidate(domain: .s2(s), placement: nil, needs: needs)) }
+        case .cluster:
+            if !taken.contains(.cluster) { candidates.append(Candidate(domain: .cluster, placement: nil, needs: needs)) }
+        }
+
+        // Every candidate that takes the whole request, else the ones that take the most whole units.
+        let full = counts(whole)
+        var scored: [(candidate: Int, score: CandidateScore, estimate: Estimate)] = []
+        for (ci, c) in candidates.enumerated() {
+            if case .s1(let s) = c.domain, topo.cannotHold(s1: s, c.needs, full) { continue }
+            guard let est = topo.estimate(c.domain, c.needs, full, &scratch) else { continue }
+            scored.append((ci, score(c, est, full, units: whole), est))
+        }
+        if scored.isEmpty && whole > 1 {
+            var bestUnits = 1
+            for (ci, c) in candidates.enumerated() {
+                var upper = whole - 1
+                for k in c.needs.indices where u[k] > 0 { upper = min(upper, topo.roughSlots(c.domain, c.needs[k]) / u[k]) }
+                guard upper >= bestUnits else { continue }
+                var lo = 0, hi = upper
+                while lo < hi {
+                    let mid = (lo + hi + 1) / 2
+                    if topo.estimate(c.domain, c.needs, counts(mid), &scratch) != nil { lo = mid } else { hi = mid - 1 }
+                }
+                guard lo >= 1, let est = topo.estimate(c.domain, c.needs, counts(lo), &scratch) else { continue }
+                bestUnits = max(bestUnits, lo)
+                scored.append((ci, score(c, est, counts(lo), units: lo), est))
+            }
+        }
+        scored.sort { $0.score.isBetter(than: $1.score) }
+
+        for (rank, s) in scored.enumerated() {
+            let c = candidates[s.candidate]
+            var used = Set(c.placement.map { groups[g].placements[$0].nodes.keys.map { topo.nodeS1[Int($0)] } } ?? [])
+            let want = counts(s.score.units)
+            guard let placed = topo.placeAll(c.domain, c.needs, want, used: &used) else { continue }
+            let runnerUp = scored.dropFirst(rank + 1).first?.score
+            commit(g, c, placed, needs: needs, score: s.score, runnerUp: runnerUp, candidates: scored.count, whole: whole)
+            var got = [Int](repeating: 0, count: needs.count)
+            for p in placed { got[p.need] = p.nodes.reduce(0) { $0 + Int($1.count) } }
+            for k in needs.indices where got[k] < deltas[k] {
+                groups[g].shortfalls.append(shortfall(g, needs[k], short: deltas[k] - got[k], delta: deltas[k], placedIn: c.domain, needs: needs))
+            }
+            return
+        }
+        for k in needs.indices {
+            groups[g].shortfalls.append(shortfall(g, needs[k], short: deltas[k], delta: deltas[k], placedIn: nil, needs: needs))
+        }
+        groups[g].decisions.append(PlacementDecision(
+            kind: .unschedulable, domain: "", level: req.affinity,
+            roles: Dictionary(uniqueKeysWithValues: needs.indices.map { (req.roles[needs[$0].role].name, 0) }),
+            reason: groups[g].shortfalls.map { "\($0.role): \($0.reason)" }.joined(separator: "; ")))
+    }
+
+    func score(_ c: Candidate, _ est: Estimate, _ counts: [Int], units: Int) -> CandidateScore {
+        var gpus = 0
+        var free = 0
+        var seen: [Int32] = []
+        for k in c.needs.indices where counts[k] > 0 {
+            gpus += counts[k] * c.needs[k].gpus
+            let t = est.types[k]
+            if !seen.contains(t) {
+                seen.append(t)
+                free += topo.typeFree(c.domain, Int(t))
+            }
+        }
+        return CandidateScore(units: units, high: est.gpus.2, medium: est.gpus.1, opens: c.placement == nil ? 1 : 0,
+                              slack: free - gpus, order: order(c.domain))
+    }
+
+    /// Records a chosen candidate's allocation in the group's placement and explains it.
+    mutating func commit(_ g: Int, _ c: Candidate, _ placed: [RolePlacement], needs: [RoleNeed], score: CandidateScore,
+                         runnerUp: CandidateScore?, candidates: Int, whole: Int) {
+        let req = groups[g].request
+        let n = req.roles.count
+        var p = c.placement.map { groups[g].placements[$0] } ?? PlacementState(
+            level: req.affinity, domain: c.domain, display: topo.display(c.domain), counts: [Int](repeating: 0, count: n),
+            types: [String?](repeating: nil, count: n), isNew: true, removed: [Int](repeating: 0, count: n))
+        var added: [String: Int] = [:]
+        var types: [String: String] = [:]
+        var fallbacks: [String] = []
+        for rp in placed {
+            let r = needs[rp.need].role
+            let role = req.roles[r]
+            let type = topo.gpuTypes[Int(rp.type)]
+            p.types[r] = type
+            types[role.name] = type
+            for (node, count) in rp.nodes {
+                p.counts[r] += Int(count)
+                added[role.name, default: 0] += Int(count)
+                p.nodes[node, default: [Int32](repeating: 0, count: n)][r] += count
+                p.added.append(NodeAssignment(node: topo.nodeNames[Int(node)], role: role.name, gpuType: type, count: Int(count)))
+            }
+            if let first = role.gpuTypes.first, first != type, c.placement == nil || (c.needs[rp.need].types.count > 1) {
+                let skipped = role.gpuTypes.prefix { $0 != type }.joined(separator: ", ")
+                fallbacks.append("\(role.name) falls back to \(type) (no room for \(skipped) there)")
+            }
+        }
+        let grew = c.placement != nil
+        if let i = c.placement { groups[g].placements[i] = p } else { groups[g].placements.append(p) }
+        let cls = placementClass(p)
+        let level = req.affinity
+        let what = Reasons.roles(added, order: req.roles.map(\.name), types: types, signed: grew)
+        var reason = grew
+            ? "grew \(p.display) (\(level.rawValue), \(cls)) by \(what)"
+            : "opened \(p.display) (\(level.rawValue), \(cls)) with \(what)"
+        if score.units < whole { reason += " (\(score.units) of \(whole) P/D units; the rest does not fit in any one \(Reasons.levelNoun(level)))" }
+        reason += ": " + Reasons.why(score, runnerUp, level: level, candidates: candidates)
+        if !fallbacks.isEmpty { reason += "; " + fallbacks.joined(separator: "; ") }
+        groups[g].decisions.append(PlacementDecision(kind: grew ? .grow : .open, domain: p.display, level: level, roles: added, reason: reason))
+    }
+
+    /// Why `short` of `delta` instances of a need could not be placed.
+    func shortfall(_ g: Int, _ need: RoleNeed, short: Int, delta: Int, placedIn: DomainRef?, needs: [RoleNeed]) -> Shortfall {
+        let req = groups[g].request
+        let role = req.roles[need.role]
+        let typesText = role.gpuTypes.isEmpty ? "any GPU type" : role.gpuTypes.joined(separator: " or ")
+        let head = "\(short) of \(delta) instance(s) (\(need.gpus) GPU\(need.gpus == 1 ? "" : "s") each, \(typesText))"
+        func done(_ text: String) -> Shortfall { Shortfall(role: role.name, count: short, reason: "\(head) \(text)") }
+        guard !need.types.isEmpty else { return done("do not fit: no node has GPU type \(typesText)") }
+        let largest = (0..<topo.nodeCount).filter { need.types.contains(topo.nodeType[$0]) }.map { Int(topo.nodeCapacity[$0]) }.max() ?? 0
+        if largest < need.gpus { return done("do not fit: no \(typesText) node has \(need.gpus) GPUs (the largest has \(largest))") }
+        let anySigs = RoleNeed(role: need.role, gpus: need.gpus, types: need.types, sigs: topo.taintSets.indices.map(Int32.init))
+        let tolerated = need.types.reduce(0) { $0 + topo.domainSlots(.cluster, need, $1) }
+        if tolerated == 0 && need.types.reduce(0, { $0 + topo.domainSlots(.cluster, anySigs, $1) }) > 0 {
+            let keys = Set(topo.taintSets.flatMap { $0 }.map(\.key)).sorted().joined(separator: ", ")
+            return done("do not fit: the \(typesText) nodes with room have taints the role does not tolerate (\(keys))")
+        }
+        let level = req.affinity
+        // The best domain: where the rest of the request went, else the one with the most free GPUs of the role's types.
+        var best: DomainRef = .cluster
+        if let placedIn {
+            best = placedIn
+        } else {
+            var most = -1
+            let domains: [DomainRef] = switch level {
+            case .s1: (0..<topo.s1Count).map { .s1($0) }
+            case .s2: (0..<topo.s2Count).map { .s2($0) }
+            case .cluster: [.cluster]
+            }
+            for d in domains {
+                let free = need.types.map { topo.typeFree(d, Int($0)) }.max() ?? 0
+                if free > most {
+                    most = free
+                    best = d
+                }
+            }
+        }
+        let bestType = need.types.max { topo.typeFree(best, Int($0)) < topo.typeFree(best, Int($1)) } ?? need.types[0]
+        let free = topo.typeFree(best, Int(bestType))
+        let typeName = topo.gpuTypes[Int(bestType)]
+        let place = level == .cluster ? "the cluster" : "the best \(level.rawValue), \(topo.display(best)),"
+        let never = level == .cluster ? "" : "; a placement is never split across \(Reasons.levelNoun(level))s"
+        let alone = need.types.contains { topo.domainSlots(best, need, $0) >= short }
+        if alone && needs.count > 1 {
+            return done("do not fit with \(level.rawValue) affinity: no \(Reasons.levelNoun(level)) has room for a whole P/D unit of the group; \(place) has \(free) free \(typeName) GPUs, enough for this role alone\(never)")
+        }
+        let missing = short * need.gpus - free
+        if missing > 0 {
+            return done("do not fit with \(level.rawValue) affinity: \(place) has \(free) free \(typeName) GPU\(free == 1 ? "" : "s"), \(missing) short\(never)")
+        }
+        return done("do not fit with \(level.rawValue) affinity: \(place) has \(free) free \(typeName) GPUs but not \(need.gpus) together on enough nodes\(never)")
+    }
+
+    // MARK: Topology-blind
+
+    /// Each instance on the node with the largest share of free GPUs of its type (first preference with any
+    /// room), ties by a seeded hash of the node name: a default scheduler's spreading, ignoring the topology.
+    mutating func blindScaleOut(_ g: Int, _ needs: [RoleNeed], _ deltas: [Int]) {
+        let req = groups[g].request
+        let n = req.roles.count
+        let i = groups[g].placements.firstIndex { $0.level == .cluster } ?? {
+            groups[g].placements.append(PlacementState(level: .cluster, domain: .cluster, display: "cluster",
+                                                       counts: [Int](repeating: 0, count: n), types: [String?](repeating: nil, count: n),
+                                                       isNew: true, removed: [Int](repeating: 0, count: n)))
+            return groups[g].placements.count - 1
+        }()
+        var p = groups[g].placements[i]
+        var added: [String: Int] = [:]
+        var types: [String: String] = [:]
+        for (k, need) in needs.enumerated() {
+            let role = req.roles[need.role]
+            var placed = 0
+            let allowed = p.counts[need.role] > 0 ? (p.types[need.role].flatMap { topo.typeIndex[$0] }.map { [$0] } ?? []) : need.types
+            while placed < deltas[k] {
+                var chosen = -1
+                var chosenType: Int32 = -1
+                for t in allowed {
+                    var bestKey = (0.0, UInt64.max)
+                    for node in 0..<topo.nodeCount where topo.nodeType[node] == t && topo.nodeFree[node] >= Int32(need.gpus) && need.sigs.contains(topo.nodeSig[node]) {
+                        let share = Double(topo.nodeFree[node]) / Double(topo.nodeCapacity[node])
+                        let key = (share, Self.hash(options.seed, topo.nodeNames[node]))
+                        if chosen < 0 || key.0 > bestKey.0 || (key.0 == bestKey.0 && key.1 < bestKey.1) {
+                            bestKey = key
+                            chosen = node
+                        }
+                    }
+                    if chosen >= 0 {
+                        chosenType = t
+                        break
+                    }
+                }
+                guard chosen >= 0 else { break }
+                topo.setFree(chosen, topo.nodeFree[chosen] - Int32(need.gpus))
+                let type = topo.gpuTypes[Int(chosenType)]
+                p.types[need.role] = type
+                p.counts[need.role] += 1
+                p.nodes[Int32(chosen), default: [Int32](repeating: 0, count: n)][need.role] += 1
+                p.added.append(NodeAssignment(node: topo.nodeNames[chosen], role: role.name, gpuType: type, count: 1))
+                added[role.name, default: 0] += 1
+                types[role.name] = type
+                placed += 1
+            }
+            if placed < deltas[k] {
+                groups[g].shortfalls.append(Shortfall(
+                    role: role.name, count: deltas[k] - placed,
+                    reason: "\(deltas[k] - placed) of \(deltas[k]) instance(s) (\(need.gpus) GPUs each) do not fit: no node has \(need.gpus) free GPUs of \(role.gpuTypes.isEmpty ? "any type" : role.gpuTypes.joined(separator: " or ")) (topology-blind placement)"))
+            }
+        }
+        groups[g].placements[i] = p
+        if !added.isEmpty {
+            groups[g].decisions.append(PlacementDecision(
+                kind: p.isNew ? .open : .grow, domain: "cluster", level: .cluster, roles: added,
+                reason: "placed \(Reasons.roles(added, order: req.roles.map(\.name), types: types, signed: false)) on the nodes with the most free GPUs, ignoring the topology (topologyBlind)"))
+        }
+    }
+
+    /// FNV-1a of the seed and a name: a deterministic, well-spread tie-breaker.
+    static func hash(_ seed: UInt64, _ name: String) -> UInt64 {
+        var h: UInt64 = 14_695_981_039_346_656_037
+        var s = seed
+        for _ in 0..<8 {
+            h = (h ^ (s & 0xFF)) &* 1_099_511_628_211
+            s >>= 8
+        }
+        for b in name.utf8 { h = (h ^ UInt64(b)) &* 1_099_511_628_211 }
+        return h
+    }
+}
