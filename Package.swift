@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "Controller",
             dependencies: [
-                "KubeAPI", "KubeClient", "KubeRuntime", "Autoscaling", "Metrics", "YAML",
+                "KubeAPI", "KubeClient", "KubeRuntime", "Autoscaling", "Placement", "Metrics", "YAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "KubeClient", "YAML"]),
         .testTarget(name: "KubeIntegrationTests", dependencies: ["KubeRuntime", "KubeClient", "KubeEmulator", "KubeAPI", "Autoscaling", "YAML"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport", "KubeClient", "KubeAPI", "Autoscaling", "YAML"]),
-        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Metrics", "TestSupport", "KubeEmulator", "KubeRuntime", "KubeClient", "KubeAPI", "Autoscaling", "YAML"]),
+        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Metrics", "TestSupport", "KubeEmulator", "KubeRuntime", "KubeClient", "KubeAPI", "Autoscaling", "Placement", "YAML"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Placement", "YAML", "TestSupport"]),
         .testTarget(name: "AutoscalingTests", dependencies: ["Autoscaling", "KubeAPI", "YAML"], exclude: ["Fixtures"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "KubeAPI", "YAML", "TestSupport"], exclude: ["Fixtures"]),

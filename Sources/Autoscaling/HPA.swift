@@ -565,9 +565,9 @@ public enum HPA {
 }
 
 /// Locale-independent number formatting for reasons.
-enum Fmt {
+public enum Fmt {
     /// Up to `decimals` digits after the point, trailing zeros dropped (`12`, `0.5`, `120.25`).
-    static func num(_ v: Double, _ decimals: Int = 2) -> String {
+    public static func num(_ v: Double, _ decimals: Int = 2) -> String {
         guard v.isFinite else { return v.isNaN ? "NaN" : (v > 0 ? "inf" : "-inf") }
         var s = String(format: "%.\(decimals)f", locale: nil, v)
         if s.contains(".") {

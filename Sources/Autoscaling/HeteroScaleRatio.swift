@@ -34,11 +34,29 @@ public enum RatioApportionment {
         }
     }
 
-    /// A DeploymentGroup's `replicas` split over its roles (how the group starts; the simulator and replay use it).
+    /// A DeploymentGroup's `replicas` split over its roles: the one rule the DeploymentGroup controller, the
+    /// simulator and replay share. A role with `replicas` set is pinned to it (within its bounds); the other roles
+    /// split what is left of the total by weight (`apportion`: as exact a ratio as integers allow, each role within
+    /// its bounds). A total below the roles' minimums gives the minimums: the total is raised to the smallest one
+    /// that satisfies every role (`minimumTotal`).
     public static func split(_ group: DeploymentGroupSpec) -> [Int] {
-        apportion(total: group.replicas, roles: group.roles.map {
-            Role(name: $0.name, weight: $0.weight, minReplicas: $0.minReplicas ?? 0, maxReplicas: $0.maxReplicas ?? Int.max)
+        let pinned = group.roles.map { r in r.replicas.map { min(max($0, r.minReplicas ?? 0), r.maxReplicas ?? Int.max) } }
+        let free = group.roles.indices.filter { pinned[$0] == nil }
+        let rest = max(0, group.replicas - pinned.compactMap { $0 }.reduce(0, +))
+        let shares = apportion(total: rest, roles: free.map { i in
+            let r = group.roles[i]
+            return Role(name: r.name, weight: r.weight, minReplicas: r.minReplicas ?? 0, maxReplicas: r.maxReplicas ?? Int.max)
         })
+        var out = pinned.map { $0 ?? 0 }
+        for (i, n) in zip(free, shares) { out[i] = n }
+        return out
+    }
+
+    /// The smallest total that satisfies every role's minimum (pinned roles count with their pinned value).
+    public static func minimumTotal(_ group: DeploymentGroupSpec) -> Int {
+        group.roles.reduce(0) { sum, r in
+            sum + (r.replicas.map { min(max($0, r.minReplicas ?? 0), r.maxReplicas ?? Int.max) } ?? max(0, r.minReplicas ?? 0))
+        }
     }
 
     /// The integer split of `total` over `roles`, in the roles' order.

@@ -4,9 +4,11 @@
 /// instances must not flood a decode pool that is still cold-starting, and the reverse.
 ///
 /// With weights `wᵢ` and ready counts `rᵢ`, the group has `u = minᵢ rᵢ/wᵢ` complete ratio units ready. Role
-/// `i` admits `min(rᵢ, ⌊u·wᵢ·(1 + tolerance)⌋)` instances, and at least one when it has one ready (so the
-/// service never goes dark while a role is cold). Roles with weight 0 are never gated. Pure and deterministic;
-/// the simulator and the controller's gate call the same code.
+/// `i` admits `min(rᵢ, ⌊u·wᵢ·(1 + tolerance)⌋)` instances, and at least one when every role has one ready. The
+/// smallest role (the one that sets `u`) is never gated; with no ready instance of some role, no instance of the
+/// others is admitted either: in a disaggregated service a prefill instance without a decode instance (or the
+/// reverse) cannot serve a request. Roles with weight 0 are never gated. Pure and deterministic; the simulator
+/// and the controller's gate call the same code.
 public enum ReadyRatioGate {
     public struct Role: Sendable, Hashable {
         public var name: String
@@ -32,7 +34,7 @@ public enum ReadyRatioGate {
             let ready = max(0, role.ready)
             guard role.weight.isFinite, role.weight > 0 else { return ready }
             let cap = Int((units * role.weight * (1 + tol) + 1e-9).rounded(.down))
-            return min(ready, max(cap, ready > 0 ? 1 : 0))
+            return min(ready, max(cap, ready > 0 && units > 0 ? 1 : 0))
         }
     }
 }

@@ -14,6 +14,7 @@ public final class HeteroScaleManager: Sendable {
         /// Reconcile workers per controller.
         public var workers = 2
         public var podAutoscaler = PodAutoscalerReconcilerOptions()
+        public var deploymentGroup = DeploymentGroupReconcilerOptions()
         /// The controllers to run (`HeteroScaleManager.controllers`).
         public var enabled: Set<String> = Set(HeteroScaleManager.controllers)
         public init(namespace: String? = nil, leaderElection: LeaderElector<ContinuousClock>.Config? = nil) {
@@ -23,7 +24,7 @@ public final class HeteroScaleManager: Sendable {
     }
 
     /// Every controller this process can run, by name.
-    public static let controllers = [PodAutoscalerController.name]
+    public static let controllers = [PodAutoscalerController.name, DeploymentGroupController.name, DeploymentGroupController.gateName]
 
     /// The controllers a `--controllers` value enables, kube-controller-manager style: a comma-separated list
     /// of names, `*` for all, `-name` to disable one (`*,-deploymentgroup`).
@@ -59,12 +60,22 @@ public final class HeteroScaleManager: Sendable {
             PodAutoscalerController.add(to: manager, metrics: metrics, recorder: recorder, options: configuration.podAutoscaler,
                                         workers: configuration.workers, logger: logger)
         }
+        if configuration.enabled.contains(DeploymentGroupController.name) {
+            DeploymentGroupController.add(to: manager, recorder: recorder, options: configuration.deploymentGroup,
+                                          workers: configuration.workers, logger: logger)
+        }
+        if configuration.enabled.contains(DeploymentGroupController.gateName) {
+            DeploymentGroupController.addGate(to: manager, recorder: recorder, workers: configuration.workers, logger: logger)
+        }
     }
 
     /// Fails at once, with what to do, when a CRD an enabled controller needs is not served.
     public func checkCRDs() async throws {
         if manager.controllerNames.contains(PodAutoscalerController.name) {
             try await PodAutoscalerController.checkCRD(client: manager.client, logger: logger)
+        }
+        if manager.controllerNames.contains(where: { [DeploymentGroupController.name, DeploymentGroupController.gateName].contains($0) }) {
+            try await DeploymentGroupController.checkCRD(client: manager.client, logger: logger)
         }
     }
 

@@ -140,9 +140,10 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         let ref = pa.spec.scaleTargetRef
         // A tick below the floor would turn the requeue into a busy loop.
         let tick = Duration.milliseconds(Int64((max(Autoscaler.tickSeconds(pa.spec), options.minimumTick) * 1000).rounded()))
-        if let role = pa.spec.subTargetSelector?.roleName, !role.isEmpty {
-            let message = "subTargetSelector.roleName (\(role)) scales one role of a DeploymentGroup, which needs the "
-                + "DeploymentGroup controller (not available yet); target the whole group instead"
+        let roleName = pa.spec.subTargetSelector?.roleName.flatMap { $0.isEmpty ? nil : $0 }
+        if let roleName, !Self.isDeploymentGroup(ref) {
+            let message = "subTargetSelector.roleName (\(roleName)) scales one role of a DeploymentGroup, but the target is a \(ref.kind); "
+                + "remove subTargetSelector or target a heteroscale.io DeploymentGroup"
             try await reject(key, object, subject, previous, generation, reason: "UnsupportedTarget", message: message, now: now)
             return .done
         }
@@ -168,8 +169,30 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
             try await writeStatusOrRetry(key, object, status, now: now, retry: max(tick, options.minimumRetry))
             return .requeueAfter(max(tick, options.minimumRetry))
         }
-        let current = Int(scale["spec"]?["replicas"]?.intValue ?? 0)
-        let selector = scale["status"]?["selector"]?.stringValue ?? ""
+        var current = Int(scale["spec"]?["replicas"]?.intValue ?? 0)
+        var selector = scale["status"]?["selector"]?.stringValue ?? ""
+        // A DeploymentGroup: its roles (the P/D strategies size them together), or the one role scaled.
+        var group: (object: JSONValue, spec: DeploymentGroupSpec, split: [Int], role: Int?)?
+        if Self.isDeploymentGroup(ref) {
+            do {
+                let dg = try await client.get(.deploymentGroups, namespace: key.namespace, name: ref.name)
+                let spec = try dg.decode(DeploymentGroup.self).spec
+                let role = roleName.flatMap { name in spec.roles.firstIndex { $0.name == name } }
+                if let roleName, role == nil {
+                    let message = "subTargetSelector.roleName \(roleName) is not a role of DeploymentGroup \(ref.name) (roles: \(spec.roles.map(\.name).joined(separator: ", ")))"
+                    try await reject(key, object, subject, previous, generation, reason: "UnsupportedTarget", message: message, now: now)
+                    return .requeueAfter(max(tick, options.minimumRetry))
+                }
+                let split = RatioApportionment.split(spec)
+                group = (dg, spec, split, role)
+                if let role {
+                    current = split[role]
+                    if !selector.isEmpty { selector += ",\(options.roleLabel)=\(spec.roles[role].name)" }
+                }
+            } catch let e as KubeAPIError {
+                throw RetryAfter(max(tick, options.minimumRetry), underlying: e)
+            }
+        }
         let expression = selector.isEmpty ? nil : try? LabelSelectorExpression(parsing: selector)
         if let problem = Self.selectorProblem(selector, parsed: expression, needed: Self.needsPods(pa.spec)) {
             await recorder.record(subject, type: .warning, reason: problem.reason, action: "SelectPods", note: problem.message)
@@ -197,7 +220,15 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         let stateBefore = await states.state(for: key, target: Self.targetIdentity(ref, role: pa.spec.subTargetSelector?.roleName),
                                              current: current, now: now)
         var state = stateBefore
-        let snapshot = ScalingSnapshot(currentReplicas: current, readyReplicas: targetPods.filter { $0.ready && $0.phase == .running }.count,
+        let ready = targetPods.filter { $0.ready && $0.phase == .running }
+        var roles: [RoleSnapshot] = []
+        if let group, group.role == nil {
+            roles = zip(group.spec.roles, group.split).map { role, count in
+                RoleSnapshot(name: role.name, weight: role.weight, current: count, ready: ready.filter { $0.role == role.name }.count,
+                             minReplicas: role.minReplicas, maxReplicas: role.maxReplicas)
+            }
+        }
+        let snapshot = ScalingSnapshot(currentReplicas: current, readyReplicas: ready.count, roles: roles,
                                        sources: collected.sources, signals: collected.signals,
                                        observationFailures: collected.failures.map(\.description))
         let decision = Autoscaler.decide(spec: pa.spec, snapshot: snapshot, state: &state, now: now)
@@ -223,7 +254,11 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
                                       note: "Recommended size: \(desired); reason: \(decision.reason)")
             } else {
                 do {
-                    try await writeScale(target.resource, namespace: key.namespace, name: ref.name, scale: &scale, replicas: desired)
+                    if let group, let role = group.role {
+                        try await writeRoleReplicas(namespace: key.namespace, name: ref.name, group: group.spec, role: role, from: current, to: desired)
+                    } else {
+                        try await writeScale(target.resource, namespace: key.namespace, name: ref.name, scale: &scale, replicas: desired)
+                    }
                     outcome = .scaled(from: current, to: desired)
                     registry.increment(ControllerMetricNames.scaleTotal, labels.merging(["direction": desired > current ? "up" : "down"]) { a, _ in a })
                     await recorder.record(subject, type: .normal, reason: "SuccessfulRescale", action: "Scale",
@@ -357,6 +392,24 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
                                message: "\(info.resource.resource).\(info.resource.group) has no /scale subresource", method: "GET", path: "")
         }
         return info
+    }
+
+    static func isDeploymentGroup(_ ref: CrossVersionObjectReference) -> Bool {
+        ref.kind == DeploymentGroup.kind && (ref.apiVersion ?? "").hasPrefix("heteroscale.io/")
+    }
+
+    /// Scales one role of a DeploymentGroup (`subTargetSelector.roleName`): pins the role's `replicas` and moves
+    /// `spec.replicas` by the same amount, so `/scale` keeps showing the total and the other roles keep their
+    /// counts. One JSON patch, guarded by a `test` of the role's name at that index and of the total read.
+    private func writeRoleReplicas(namespace: String, name: String, group: DeploymentGroupSpec, role: Int, from: Int, to: Int) async throws {
+        let path = "/spec/roles/\(role)"
+        let patch: JSONValue = [
+            ["op": "test", "path": .string(path + "/name"), "value": .string(group.roles[role].name)],
+            ["op": "test", "path": "/spec/replicas", "value": .int(Int64(group.replicas))],
+            ["op": "add", "path": .string(path + "/replicas"), "value": .int(Int64(to))],
+            ["op": "replace", "path": "/spec/replicas", "value": .int(Int64(max(0, group.replicas + to - from)))],
+        ]
+        _ = try await client.patch(.deploymentGroups, namespace: namespace, name: name, type: .json, patch)
     }
 
     /// PUT `/scale` carrying the read resourceVersion; a 409 re-reads the scale and tries again (bounded).

@@ -43,6 +43,8 @@ public struct DeploymentGroupRole: Codable, Sendable, Hashable {
     public var gpusPerInstance: Int
     public var minReplicas: Int?
     public var maxReplicas: Int?
+    /// Pins the role's instances instead of its share of `spec.replicas` (a role-scoped PodAutoscaler writes it).
+    public var replicas: Int?
     /// A `PodTemplateSpec`, kept unstructured.
     public var template: JSONValue
 
@@ -56,7 +58,7 @@ public struct DeploymentGroupRole: Codable, Sendable, Hashable {
         self.template = template
     }
 
-    private enum CodingKeys: String, CodingKey { case name, weight, gpuType, gpusPerInstance, minReplicas, maxReplicas, template }
+    private enum CodingKeys: String, CodingKey { case name, weight, gpuType, gpusPerInstance, minReplicas, maxReplicas, replicas, template }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -71,6 +73,7 @@ public struct DeploymentGroupRole: Codable, Sendable, Hashable {
         gpusPerInstance = try c.decodeIfPresent(Int.self, forKey: .gpusPerInstance) ?? 1
         minReplicas = try c.decodeIfPresent(Int.self, forKey: .minReplicas)
         maxReplicas = try c.decodeIfPresent(Int.self, forKey: .maxReplicas)
+        replicas = try c.decodeIfPresent(Int.self, forKey: .replicas)
         template = try c.decodeIfPresent(JSONValue.self, forKey: .template) ?? .object(JSONObject())
     }
 }
@@ -182,5 +185,24 @@ public struct DeploymentGroupStatus: Codable, Sendable, Hashable {
     public var roles: [RoleStatus]?
     public var placements: [GroupPlacement]?
     public var conditions: [Condition]?
+    /// Desired instances per role in the roles' order, `2:4` (the RATIO printer column).
+    public var ratio: String?
+    /// Number of placements (the PLACEMENTS printer column).
+    public var placementCount: Int?
+    /// Instances a soft scale-in took out of service discovery and observes before deleting them.
+    public var softScaledIn: [SoftScaledInstance]?
     public init() {}
+}
+
+/// One instance under a soft scale-in's observation.
+public struct SoftScaledInstance: Codable, Sendable, Hashable {
+    public var pod: String
+    public var role: String
+    /// RFC 3339.
+    public var since: String
+    public init(pod: String, role: String, since: String) {
+        self.pod = pod
+        self.role = role
+        self.since = since
+    }
 }

@@ -8,8 +8,9 @@ import Testing
         (4, 4, 0.1, 2, 4),   // prefill ahead: 2 decode units support 2 prefill (+10 % rounds down)
         (4, 4, 0.5, 3, 4),   // a wider tolerance lets one more through
         (1, 8, 0.1, 1, 2),   // decode ahead: one prefill unit supports 2 decode (2.2 → 2)
-        (3, 0, 0.1, 1, 0),   // decode all cold: one prefill stays admitted, the service does not go dark
-        (0, 3, 0.1, 0, 1),
+        (3, 0, 0.1, 0, 0),   // decode all cold: no prefill admitted, a prefill without a decode cannot serve
+        (0, 3, 0.1, 0, 0),   // and the reverse
+        (1, 1, 0.1, 1, 1),   // one of each: at least one admitted per role (units 0.5 would cap prefill at 0)
         (0, 0, 0.1, 0, 0),
         (5, 9, 0.0, 4, 9),   // 4.5 units: prefill capped at 4
     ])
@@ -38,7 +39,7 @@ import Testing
             for (r, a) in zip(roles, admitted) {
                 #expect(a <= r.ready && a >= 0)
                 #expect(Double(a) <= max(1, units * r.weight * (1 + tol) + 1e-9))
-                if r.ready > 0 { #expect(a >= 1) }
+                if units > 0 { #expect(a >= 1) } else { #expect(a == 0 || r.weight == 0) }
                 // The role with the fewest units is never held back.
                 if Double(r.ready) / r.weight == units { #expect(a == r.ready) }
             }
