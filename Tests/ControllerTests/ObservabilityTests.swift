@@ -170,7 +170,8 @@ import YAML
 
 /// `--controllers`, kube-controller-manager style.
 @Suite struct ControllerSelectionTests {
-    @Test(arguments: [("*", ["podautoscaler"]), ("podautoscaler", ["podautoscaler"]), ("*,-podautoscaler", []), ("", [])])
+    @Test(arguments: [("*", ["podautoscaler", "deploymentgroup", "gate"]), ("podautoscaler", ["podautoscaler"]),
+                      ("*,-podautoscaler", ["deploymentgroup", "gate"]), ("*,-deploymentgroup,-gate", ["podautoscaler"]), ("", [])])
     func enabledControllers(text: String, expected: [String]) throws {
         #expect(try HeteroScaleManager.enabled(from: text) == Set(expected))
     }
