@@ -78,7 +78,8 @@ import YAML
         await eventually("the first decisions") { try await controller.metric(panicMode) == 0 }
         try await engines.set(60)  // 6× the target per pod
         await eventually("panic scale-up") { try await cluster.replicas() >= 3 }
-        #expect(try await controller.metric(panicMode) == 1)
+        // The scale write and the gauge update are two steps of one decision: wait for the gauge too.
+        await eventually("panic mode reported") { try await controller.metric(panicMode) == 1 }
         let peak = try await cluster.replicas()
         // Load gone: in panic KPA never scales down (it holds for a stable window, 20 s here: far more than the
         // 3 s watched, however the machine schedules the controller).

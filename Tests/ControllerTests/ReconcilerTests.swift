@@ -231,7 +231,7 @@ import YAML
         #expect(pa.status?.conditions?[type: "AbleToScale"]?.reason == "Advisory")
     }
 
-    @Test func roleScopedAutoscalersAreRejectedUntilTheGroupControllerExists() async throws {
+    @Test func aRoleScopedAutoscalerNeedsADeploymentGroupTarget() async throws {
         let f = try await ReconcilerFixture.start(replicas: 2, autoscaler: autoscalerYAML("pa", strategy: "HPA", extra: "  subTargetSelector: {roleName: decode}"), values: [100, 100])
         defer { Task { await f.stop() } }
         #expect(try await f.reconcile("pa") == .done)
