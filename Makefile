@@ -24,8 +24,9 @@ build: deps
 release: deps
 	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS)
 
-## Run every test (unit, real peers on loopback: python3 HTTP server, openssl s_server).
+## Run every test (unit, real peers on loopback: python3 HTTP server, openssl s_server, kubectl, helm).
 test: deps
+	tools/install-helm.sh
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS)
 

@@ -16,7 +16,7 @@ public struct DoctorReport: Sendable {
 
         public var label: String {
             "\(verb) \(group.isEmpty ? "" : group + "/")\(resource)\(subresource.isEmpty ? "" : "/" + subresource)"
-                + (namespace.isEmpty ? " (all namespaces)" : " (namespace \(namespace))")
+                + (resource == "nodes" ? " (cluster)" : namespace.isEmpty ? " (all namespaces)" : " (namespace \(namespace))")
         }
     }
 
@@ -63,13 +63,15 @@ public struct NotKubernetesError: Error, Sendable, CustomStringConvertible {
 
 public enum Doctor {
     /// A permission the controller needs. `clusterWide` ones are asked for all namespaces (the controller
-    /// lists and watches cluster-wide unless run with `--namespace`), the others in the kubeconfig's namespace.
+    /// lists and watches cluster-wide unless run with `--namespace`), the others in the kubeconfig's namespace;
+    /// `clusterScoped` resources (Nodes) are always asked at cluster scope, whatever `--namespace` says.
     public struct Requirement: Sendable, Hashable {
         public var verb: String
         public var group: String
         public var resource: String
         public var subresource: String
         public var clusterWide: Bool
+        public var clusterScoped = false
     }
 
     /// The permissions the PodAutoscaler controller uses (kept in step with
@@ -91,6 +93,26 @@ public enum Doctor {
         Requirement(verb: "update", group: "coordination.k8s.io", resource: "leases", subresource: "", clusterWide: false),
     ]
 
+    /// What the DeploymentGroup controller and the P/D gate add (the chart grants them with
+    /// `deploymentGroups.enabled`): their informers list and watch groups, Deployments and pods, placement reads
+    /// Nodes; they write child Deployments, group status, pods' deletion cost and the gate's pod condition; a
+    /// role-scoped PodAutoscaler patches its group's spec.
+    public static let deploymentGroupPermissions: [Requirement] = [
+        Requirement(verb: "list", group: "heteroscale.io", resource: "deploymentgroups", subresource: "", clusterWide: true),
+        Requirement(verb: "watch", group: "heteroscale.io", resource: "deploymentgroups", subresource: "", clusterWide: true),
+        Requirement(verb: "list", group: "apps", resource: "deployments", subresource: "", clusterWide: true),
+        Requirement(verb: "watch", group: "apps", resource: "deployments", subresource: "", clusterWide: true),
+        Requirement(verb: "list", group: "", resource: "nodes", subresource: "", clusterWide: true, clusterScoped: true),
+        Requirement(verb: "watch", group: "", resource: "nodes", subresource: "", clusterWide: true, clusterScoped: true),
+        Requirement(verb: "patch", group: "heteroscale.io", resource: "deploymentgroups", subresource: "", clusterWide: false),
+        Requirement(verb: "update", group: "heteroscale.io", resource: "deploymentgroups", subresource: "status", clusterWide: false),
+        Requirement(verb: "create", group: "apps", resource: "deployments", subresource: "", clusterWide: false),
+        Requirement(verb: "update", group: "apps", resource: "deployments", subresource: "", clusterWide: false),
+        Requirement(verb: "delete", group: "apps", resource: "deployments", subresource: "", clusterWide: false),
+        Requirement(verb: "patch", group: "", resource: "pods", subresource: "", clusterWide: false),
+        Requirement(verb: "patch", group: "", resource: "pods", subresource: "status", clusterWide: false),
+    ]
+
     public static let crdResources = ["podautoscalers", "deploymentgroups"]
 
     /// Runs the checks. Throws (transport error, `KubeAPIError`, `NotKubernetesError`) when the server cannot be
@@ -99,7 +121,10 @@ public enum Doctor {
     ///   - watchNamespace: as the controller's `--namespace`: list/watch is checked there instead of in all
     ///     namespaces, and only its PodAutoscalers are probed.
     ///   - probeTimeout: seconds to wait for a pod's connection.
-    public static func check(_ client: RESTClient, watchNamespace: String? = nil, probeTimeout: Double = 2) async throws -> DoctorReport {
+    ///   - deploymentGroups: also check `deploymentGroupPermissions` (the DeploymentGroup controller or the gate
+    ///     is enabled).
+    public static func check(_ client: RESTClient, watchNamespace: String? = nil, probeTimeout: Double = 2,
+                             deploymentGroups: Bool = false) async throws -> DoctorReport {
         let version = try await serverVersion(client)
         var report = DoctorReport(
             serverVersion: version["gitVersion"]?.stringValue ?? "unknown",
@@ -120,8 +145,8 @@ public enum Doctor {
             report.crds = crdResources.map { ($0, false) }
         }
 
-        for p in requiredPermissions {
-            let namespace = p.clusterWide ? (watchNamespace ?? "") : client.config.namespace
+        for p in requiredPermissions + (deploymentGroups ? deploymentGroupPermissions : []) {
+            let namespace = p.clusterScoped ? "" : p.clusterWide ? (watchNamespace ?? "") : client.config.namespace
             report.permissions.append(await review(client, p, namespace: namespace))
         }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Controller
 import Foundation
 import KubeClient
 import YAML
@@ -18,8 +19,12 @@ struct DoctorCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for a connection to a pod's metrics port.")
     var probeTimeout = 2.0
 
+    @Option(help: "Check the permissions of these controllers, as `heteroscale controller --controllers` (default: all).")
+    var controllers = "*"
+
     func validate() throws {
         guard probeTimeout > 0 else { throw ValidationError("--probe-timeout must be positive") }
+        do { _ = try HeteroScaleManager.enabled(from: controllers) } catch { throw ValidationError("\(error)") }
     }
 
     func run() async throws {
@@ -35,7 +40,9 @@ struct DoctorCommand: AsyncParsableCommand {
         print("Namespace:     \(config.namespace)")
         let report: DoctorReport
         do {
-            report = try await Doctor.check(RESTClient(config: config), watchNamespace: namespace, probeTimeout: probeTimeout)
+            let enabled = (try? HeteroScaleManager.enabled(from: controllers)) ?? []
+            report = try await Doctor.check(RESTClient(config: config), watchNamespace: namespace, probeTimeout: probeTimeout,
+                                            deploymentGroups: !enabled.isDisjoint(with: [DeploymentGroupController.name, DeploymentGroupController.gateName]))
         } catch {
             Self.fail(CommandFailure(description: Doctor.explain(error, server: config.server), exitCode: 2))
         }

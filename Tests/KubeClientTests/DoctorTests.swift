@@ -58,6 +58,19 @@ import KubeAPI
         #expect(scoped.permissions.filter { $0.verb == "watch" }.map(\.namespace) == ["team-b", "team-b"])
     }
 
+    /// With the DeploymentGroup controller enabled its permissions are checked too; Nodes are cluster-scoped, so
+    /// `--namespace` does not narrow them and a namespace-only grant is not enough.
+    @Test func deploymentGroupPermissionsAndClusterScopedNodes() async throws {
+        let server = try await TestHTTPServer()
+        defer { server.stop() }
+        let all = try await Doctor.check(Self.client(server, mode: "ok"), deploymentGroups: true)
+        #expect(all.permissions.count == Doctor.requiredPermissions.count + Doctor.deploymentGroupPermissions.count)
+        #expect(all.problems == 0)
+        let scoped = try await Doctor.check(Self.client(server, mode: "nsonly"), watchNamespace: "team-b", deploymentGroups: true)
+        #expect(scoped.permissions.filter { $0.allowed == false }.map(\.label) == ["list nodes (cluster)", "watch nodes (cluster)"])
+        #expect(scoped.permissions.filter { $0.resource == "deployments" && $0.verb == "watch" }.map(\.namespace) == ["team-b"])
+    }
+
     @Test func anOlderServerThanSupportedIsAWarning() async throws {
         let server = try await TestHTTPServer()
         defer { server.stop() }
