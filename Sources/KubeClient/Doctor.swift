@@ -13,6 +13,8 @@ public struct DoctorReport: Sendable {
         /// `nil` when the review itself failed.
         public var allowed: Bool?
         public var error: String?
+        /// What grants it: the flag or the chart's RBAC rule to change when it is denied.
+        public var fix: String = ""
 
         public var label: String {
             "\(verb) \(group.isEmpty ? "" : group + "/")\(resource)\(subresource.isEmpty ? "" : "/" + subresource)"
@@ -86,8 +88,16 @@ public enum Doctor {
         Requirement(verb: "update", group: "heteroscale.io", resource: "podautoscalers", subresource: "status", clusterWide: false),
         Requirement(verb: "get", group: "apps", resource: "deployments", subresource: "scale", clusterWide: false),
         Requirement(verb: "update", group: "apps", resource: "deployments", subresource: "scale", clusterWide: false),
+        Requirement(verb: "get", group: "apps", resource: "statefulsets", subresource: "scale", clusterWide: false),
+        Requirement(verb: "update", group: "apps", resource: "statefulsets", subresource: "scale", clusterWide: false),
+        Requirement(verb: "get", group: "heteroscale.io", resource: "deploymentgroups", subresource: "", clusterWide: false),
+        Requirement(verb: "get", group: "heteroscale.io", resource: "deploymentgroups", subresource: "scale", clusterWide: false),
+        Requirement(verb: "update", group: "heteroscale.io", resource: "deploymentgroups", subresource: "scale", clusterWide: false),
         Requirement(verb: "create", group: "events.k8s.io", resource: "events", subresource: "", clusterWide: false),
         Requirement(verb: "patch", group: "events.k8s.io", resource: "events", subresource: "", clusterWide: false),
+        // The recorder falls back to core/v1 events on servers without events.k8s.io/v1.
+        Requirement(verb: "create", group: "", resource: "events", subresource: "", clusterWide: false),
+        Requirement(verb: "patch", group: "", resource: "events", subresource: "", clusterWide: false),
         Requirement(verb: "get", group: "coordination.k8s.io", resource: "leases", subresource: "", clusterWide: false),
         Requirement(verb: "create", group: "coordination.k8s.io", resource: "leases", subresource: "", clusterWide: false),
         Requirement(verb: "update", group: "coordination.k8s.io", resource: "leases", subresource: "", clusterWide: false),
@@ -123,8 +133,10 @@ public enum Doctor {
     ///   - probeTimeout: seconds to wait for a pod's connection.
     ///   - deploymentGroups: also check `deploymentGroupPermissions` (the DeploymentGroup controller or the gate
     ///     is enabled).
+    ///   - leaseNamespace: where the controller's Lease lives (`--leader-election-namespace`); default the
+    ///     kubeconfig's namespace.
     public static func check(_ client: RESTClient, watchNamespace: String? = nil, probeTimeout: Double = 2,
-                             deploymentGroups: Bool = false) async throws -> DoctorReport {
+                             deploymentGroups: Bool = false, leaseNamespace: String? = nil) async throws -> DoctorReport {
         let version = try await serverVersion(client)
         var report = DoctorReport(
             serverVersion: version["gitVersion"]?.stringValue ?? "unknown",
@@ -146,8 +158,11 @@ public enum Doctor {
         }
 
         for p in requiredPermissions + (deploymentGroups ? deploymentGroupPermissions : []) {
-            let namespace = p.clusterScoped ? "" : p.clusterWide ? (watchNamespace ?? "") : client.config.namespace
-            report.permissions.append(await review(client, p, namespace: namespace))
+            let namespace = p.clusterScoped ? "" : p.clusterWide ? (watchNamespace ?? "")
+                : p.resource == "leases" ? (leaseNamespace ?? client.config.namespace) : client.config.namespace
+            var permission = await review(client, p, namespace: namespace)
+            permission.fix = fix(p, namespace: namespace, watchNamespace: watchNamespace)
+            report.permissions.append(permission)
         }
 
         if report.crds.first(where: { $0.name == "podautoscalers" })?.installed == true {
@@ -196,6 +211,26 @@ public enum Doctor {
     }
 
     /// One SelfSubjectAccessReview.
+    /// The flag or RBAC rule that grants `p` (what to do when it is denied).
+    static func fix(_ p: Requirement, namespace: String, watchNamespace: String?) -> String {
+        let rule = "\(p.verb) on \(p.group.isEmpty ? "core" : p.group) \(p.subresource.isEmpty ? p.resource : p.resource + "/" + p.subresource)"
+        if p.resource == "leases" {
+            return "grant \(rule) in namespace \(namespace) (the chart's Role …-leader-election, leaderElect=true), "
+                + "or point --leader-election-namespace at a namespace where it is granted"
+        }
+        if p.clusterScoped {
+            return "grant \(rule) cluster-wide (the chart's ClusterRole and ClusterRoleBinding …-nodes, deploymentGroups.enabled=true)"
+        }
+        if p.clusterWide && watchNamespace == nil {
+            return "bind the ClusterRole with a ClusterRoleBinding (chart: watchNamespace empty), or run the controller with "
+                + "--namespace NS (and doctor with --namespace NS) to need it in one namespace only"
+        }
+        if deploymentGroupPermissions.contains(p) {
+            return "add \(rule) to the ClusterRole (chart: deploymentGroups.enabled=true), or run --controllers=podautoscaler"
+        }
+        return "add \(rule) to the ClusterRole (charts/heteroscale/templates/clusterrole.yaml)"
+    }
+
     static func review(_ client: RESTClient, _ p: Requirement, namespace: String) async -> DoctorReport.Permission {
         var attrs: JSONValue = ["verb": .string(p.verb), "group": .string(p.group), "resource": .string(p.resource)]
         if !namespace.isEmpty { attrs["namespace"] = .string(namespace) }

@@ -22,6 +22,9 @@ struct DoctorCommand: AsyncParsableCommand {
     @Option(help: "Check the permissions of these controllers, as `heteroscale controller --controllers` (default: all).")
     var controllers = "*"
 
+    @Option(help: "Where the controller's leader-election Lease lives, as `heteroscale controller --leader-election-namespace` (default: the kubeconfig's namespace).")
+    var leaderElectionNamespace: String?
+
     func validate() throws {
         guard probeTimeout > 0 else { throw ValidationError("--probe-timeout must be positive") }
         do { _ = try HeteroScaleManager.enabled(from: controllers) } catch { throw ValidationError("\(error)") }
@@ -42,7 +45,8 @@ struct DoctorCommand: AsyncParsableCommand {
         do {
             let enabled = (try? HeteroScaleManager.enabled(from: controllers)) ?? []
             report = try await Doctor.check(RESTClient(config: config), watchNamespace: namespace, probeTimeout: probeTimeout,
-                                            deploymentGroups: !enabled.isDisjoint(with: [DeploymentGroupController.name, DeploymentGroupController.gateName]))
+                                            deploymentGroups: !enabled.isDisjoint(with: [DeploymentGroupController.name, DeploymentGroupController.gateName]),
+                                            leaseNamespace: leaderElectionNamespace)
         } catch {
             Self.fail(CommandFailure(description: Doctor.explain(error, server: config.server), exitCode: 2))
         }
@@ -55,7 +59,7 @@ struct DoctorCommand: AsyncParsableCommand {
         for p in report.permissions {
             switch p.allowed {
             case true?: print("  yes \(p.label)")
-            case false?: print("  NO  \(p.label)")
+            case false?: print("  NO  \(p.label): \(p.fix)")
             case nil: print("  ?   \(p.label): \(p.error ?? "unknown")")
             }
         }

@@ -71,6 +71,19 @@ import KubeAPI
         #expect(scoped.permissions.filter { $0.resource == "deployments" && $0.verb == "watch" }.map(\.namespace) == ["team-b"])
     }
 
+    /// Leases are checked where the Lease lives, and a denied permission says what grants it.
+    @Test func leasesAreCheckedInTheLeaderElectionNamespaceWithAFix() async throws {
+        let server = try await TestHTTPServer()
+        defer { server.stop() }
+        let report = try await Doctor.check(Self.client(server, mode: "denied"), leaseNamespace: "ops")
+        let denied = report.permissions.filter { $0.allowed == false }
+        #expect(denied.map(\.label) == ["get coordination.k8s.io/leases (namespace ops)", "create coordination.k8s.io/leases (namespace ops)",
+                                         "update coordination.k8s.io/leases (namespace ops)"])
+        #expect(denied.allSatisfy { $0.fix.contains("--leader-election-namespace") && $0.fix.contains("namespace ops") })
+        let wide = try await Doctor.check(Self.client(server, mode: "nsonly"))
+        #expect(wide.permissions.filter { $0.allowed == false }.allSatisfy { $0.fix.contains("ClusterRoleBinding") && $0.fix.contains("--namespace") })
+    }
+
     @Test func anOlderServerThanSupportedIsAWarning() async throws {
         let server = try await TestHTTPServer()
         defer { server.stop() }

@@ -80,8 +80,60 @@ import YAML
         if !deploymentGroups { #expect(args.split(separator: "--controllers").last?.first == "podautoscaler") }
     }
 
-    @Test(.enabled(if: helm != nil)) func theChartLints() throws {
-        let out = try runCommand(try #require(Self.helm), ["lint", "\(Self.root)/charts/heteroscale"])
-        #expect(out.contains("0 chart(s) failed"))
+    /// `helm lint --strict` over a matrix of values: every layout a user can pick lints clean.
+    @Test(.enabled(if: helm != nil), arguments: [
+        [String](), ["watchNamespace=team"], ["deploymentGroups.enabled=false"], ["replicas=1", "leaderElect=false"],
+        ["podAntiAffinity=hard"], ["podAntiAffinity=none", "podDisruptionBudget.enabled=false"],
+        ["metrics.serviceMonitor.enabled=true", "metrics.serviceMonitor.labels.release=prom"], ["rbac.create=false", "serviceAccount.create=false"],
+        ["metrics.service.enabled=false", "logFormat=text", "logLevel=debug", "advisory=true"],
+    ])
+    func theChartLintsStrictly(sets: [String]) throws {
+        let out = try runCommand(try #require(Self.helm), ["lint", "--strict", "\(Self.root)/charts/heteroscale"] + sets.flatMap { ["--set", $0] })
+        #expect(out.contains("0 chart(s) failed"), "\(sets)")
+    }
+
+    /// Mistakes fail at template time with a message that says what is wrong.
+    @Test(.enabled(if: helm != nil), arguments: [
+        (["leaderElection=true"], "Additional property leaderElection is not allowed"),
+        (["replicas=two"], "replicas: Invalid type. Expected: integer, given: string"),
+        (["replicas=0"], "replicas: Must be greater than or equal to 1"),
+        (["logFormat=yaml"], "logFormat"),
+        (["podAntiAffinity=always"], "podAntiAffinity"),
+        (["metrics.servicemonitor.enabled=true"], "Additional property servicemonitor is not allowed"),
+        (["leaderElect=false"], "replicas=2 needs leaderElect=true"),
+        (["metrics.service.enabled=false", "metrics.serviceMonitor.enabled=true"], "metrics.serviceMonitor.enabled needs metrics.service.enabled=true"),
+    ])
+    func mistakesFailAtTemplateTime(sets: [String], message: String) throws {
+        do {
+            _ = try Self.render(sets)
+            Issue.record("\(sets) rendered")
+        } catch let TestProcessError.failed(_, _, output) {
+            #expect(output.contains(message), "\(sets): \(output)")
+        }
+    }
+
+    @Test(.enabled(if: helm != nil)) func theChartNeedsAServerTheCRDsInstallOn() throws {
+        let helm = try #require(Self.helm)
+        let chart = "\(Self.root)/charts/heteroscale"
+        #expect(throws: TestProcessError.self) { try runCommand(helm, ["template", "hs", chart, "--kube-version", "1.27.3"]) }
+        #expect(throws: Never.self) { try runCommand(helm, ["template", "hs", chart, "--kube-version", "1.28.0"]) }
+    }
+
+    /// Two replicas: a PodDisruptionBudget and anti-affinity keep a standby; one replica: neither.
+    @Test(.enabled(if: helm != nil)) func replicasAreSpreadAndProtected() throws {
+        let two = try Self.render([])
+        let pdb = two.first { $0["kind"]?.stringValue == "PodDisruptionBudget" }
+        #expect(pdb?["spec"]?["maxUnavailable"]?.intValue == 1)
+        let affinity = two.first { $0["kind"]?.stringValue == "Deployment" }?["spec"]?["template"]?["spec"]?["affinity"]
+        #expect(affinity?["podAntiAffinity"]?["preferredDuringSchedulingIgnoredDuringExecution"]?[0]?["podAffinityTerm"]?["topologyKey"] == "kubernetes.io/hostname")
+        let hard = try Self.render(["podAntiAffinity=hard"]).first { $0["kind"]?.stringValue == "Deployment" }
+        #expect(hard?["spec"]?["template"]?["spec"]?["affinity"]?["podAntiAffinity"]?["requiredDuringSchedulingIgnoredDuringExecution"] != nil)
+        let one = try Self.render(["replicas=1"])
+        #expect(!one.contains { $0["kind"]?.stringValue == "PodDisruptionBudget" })
+        #expect(one.first { $0["kind"]?.stringValue == "Deployment" }?["spec"]?["template"]?["spec"]?["affinity"] == nil)
+        let monitor = try Self.render(["metrics.serviceMonitor.enabled=true", "metrics.serviceMonitor.labels.release=prom"])
+            .first { $0["kind"]?.stringValue == "ServiceMonitor" }
+        #expect(monitor?["metadata"]?["labels"]?["release"] == "prom")
+        #expect(monitor?["spec"]?["endpoints"]?[0]?["port"] == "metrics")
     }
 }
