@@ -31,6 +31,11 @@ final class FakeEngines: Sendable {
     /// Makes the pod with this IP answer 500 (or heal it again).
     func fail(ip: String, _ failing: Bool = true) async throws { try await control("fail?ip=\(ip)&on=\(failing ? 1 : 0)") }
     func set(ip: String, _ value: Double) async throws { try await control("set?ip=\(ip)&value=\(value)") }
+    /// Every pod generates `perPod` tokens/s from now on (`vllm:generation_tokens_total` grows at that rate).
+    func setTokensPerSecond(_ perPod: Double) async throws { try await control("tps?value=\(perPod)") }
+    /// Every pod's inter-token latencies from now on are `seconds` (100 observations/s into
+    /// `vllm:inter_token_latency_seconds`, vLLM's buckets).
+    func setInterTokenLatency(_ seconds: Double) async throws { try await control("itl?value=\(seconds)") }
 
     private func control(_ query: String) async throws {
         let r = try await HTTPTransport.shared.send(HTTPRequest(url: "http://127.0.0.1:\(controlPort)/\(query)"))
@@ -43,11 +48,28 @@ final class FakeEngines: Sendable {
     }
 
     static let script = #"""
-import sys, threading
+import sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse, parse_qs
 prefix, count = sys.argv[1], int(sys.argv[2])
 values, failing, default = {}, set(), [1.0]
+# Counters per pod IP, integrated from the rates set through the control port.
+lock = threading.Lock()
+tps, itl = [0.0], [None]
+BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5]
+state = {}
+def advance(ip):
+    now = time.monotonic()
+    s = state.setdefault(ip, {"t": now, "tokens": 0.0, "buckets": [0.0] * (len(BUCKETS) + 1), "sum": 0.0})
+    dt = now - s["t"]; s["t"] = now
+    s["tokens"] += tps[0] * dt
+    if itl[0] is not None:
+        n = 100.0 * dt
+        i = next((k for k, b in enumerate(BUCKETS) if itl[0] <= b), len(BUCKETS))
+        s["buckets"][i] += n; s["sum"] += n * itl[0]
+    return s
+def settle():
+    for ip in list(state): advance(ip)
 class Engine(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *a): pass
@@ -56,9 +78,22 @@ class Engine(BaseHTTPRequestHandler):
         if ip in failing or self.path != "/metrics":
             self.send_response(500 if ip in failing else 404); self.send_header("Content-Length", "0"); self.end_headers(); return
         v = values.get(ip, default[0])
-        body = ("# HELP vllm:num_requests_running Number of requests currently running on GPU.\n"
-                "# TYPE vllm:num_requests_running gauge\n"
-                f'vllm:num_requests_running{{engine="0",model_name="llama"}} {v}\n').encode()
+        with lock:
+            s = advance(ip)
+            text = ("# HELP vllm:num_requests_running Number of requests currently running on GPU.\n"
+                    "# TYPE vllm:num_requests_running gauge\n"
+                    f'vllm:num_requests_running{{engine="0",model_name="llama"}} {v}\n'
+                    "# TYPE vllm:generation_tokens_total counter\n"
+                    f'vllm:generation_tokens_total{{engine="0",model_name="llama"}} {s["tokens"]}\n')
+            if itl[0] is not None:
+                text += "# TYPE vllm:inter_token_latency_seconds histogram\n"
+                cum = 0.0
+                for b, c in zip(BUCKETS + ["+Inf"], s["buckets"]):
+                    cum += c
+                    text += f'vllm:inter_token_latency_seconds_bucket{{engine="0",model_name="llama",le="{b}"}} {cum}\n'
+                text += f'vllm:inter_token_latency_seconds_sum{{engine="0",model_name="llama"}} {s["sum"]}\n'
+                text += f'vllm:inter_token_latency_seconds_count{{engine="0",model_name="llama"}} {cum}\n'
+        body = text.encode()
         self.send_response(200); self.send_header("Content-Type", "text/plain; version=0.0.4")
         self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
 class Control(BaseHTTPRequestHandler):
@@ -70,6 +105,10 @@ class Control(BaseHTTPRequestHandler):
             else: values.clear(); default[0] = float(q["value"])
         elif u.path == "/fail":
             (failing.add if q.get("on") == "1" else failing.discard)(q["ip"])
+        elif u.path in ("/tps", "/itl"):
+            with lock:
+                settle()
+                (tps if u.path == "/tps" else itl)[0] = float(q["value"])
         self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
 port = 0
 for i in range(2, 2 + count):
