@@ -78,6 +78,11 @@ struct StoreState: Sendable {
     var kubelet: KubeletOptions?
     var kubeletBusy = false
     var nextPodIP = 0
+    /// Creation order of the stored pods, by uid (ties of the 1-second creation timestamps).
+    var podSequences: [String: Int] = [:]
+    var nextPodSequence = 0
+    /// The kubelet stand-in's runtime facts per pod uid (admitted, started, IP).
+    var podRuntimes: [String: PodRuntime] = [:]
     /// Runs work on the state later (off the caller's thread); set by the engine.
     var schedule: (@Sendable (Duration, @escaping @Sendable (inout StoreState) -> Void) -> Void)?
     /// How long a deleted namespace stays Terminating before its contents and itself are removed.

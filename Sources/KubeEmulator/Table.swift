@@ -88,6 +88,29 @@ enum Table {
             var s = ready?["status"]?.stringValue == "True" ? "Ready" : (ready == nil ? "Unknown" : "NotReady")
             if obj["spec"]?["unschedulable"]?.boolValue == true { s += ",SchedulingDisabled" }
             return .string(s)
+        case "@nodeRoles":
+            // kubectl's findNodeRoles: node-role.kubernetes.io/ROLE labels and kubernetes.io/role.
+            var roles = Set<String>()
+            for e in obj["metadata"]?["labels"]?.objectValue ?? JSONObject() {
+                if e.key.hasPrefix("node-role.kubernetes.io/") {
+                    let role = String(e.key.dropFirst("node-role.kubernetes.io/".count))
+                    if !role.isEmpty { roles.insert(role) }
+                } else if e.key == "kubernetes.io/role", let v = e.value.stringValue, !v.isEmpty {
+                    roles.insert(v)
+                }
+            }
+            return roles.isEmpty ? "<none>" : .string(roles.sorted().joined(separator: ","))
+        case "@slicePorts":
+            // kubectl's formatDiscoveryPorts: up to three port numbers, then "+ N more...".
+            let ports = obj["ports"]?.arrayValue ?? []
+            if ports.isEmpty { return "<unset>" }
+            let shown = ports.prefix(3).map { p in p["port"]?.intValue.map(String.init) ?? p["name"]?.stringValue ?? "*" }
+            return .string(shown.joined(separator: ",") + (ports.count > 3 ? " + \(ports.count - 3) more..." : ""))
+        case "@sliceEndpoints":
+            // kubectl's formatDiscoveryEndpoints: up to three addresses, then "+ N more...".
+            let addresses = (obj["endpoints"]?.arrayValue ?? []).flatMap { $0["addresses"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+            if addresses.isEmpty { return "<unset>" }
+            return .string(addresses.prefix(3).joined(separator: ",") + (addresses.count > 3 ? " + \(addresses.count - 3) more..." : ""))
         case "@servicePorts":
             let ports = obj["spec"]?["ports"]?.arrayValue ?? []
             if ports.isEmpty { return "<none>" }

@@ -12,7 +12,9 @@ struct EmulatorCommand: AsyncParsableCommand {
         discussion: """
             Serves discovery, built-in kinds (namespaces, pods, nodes, services, events, leases, deployments), \
             CustomResourceDefinitions with status/scale subresources and printer columns, watches and \
-            kubectl's Table output, from memory. Stop it with Ctrl-C.
+            kubectl's Table output, from memory. With --with-kubelet: Deployments get pods, a scheduler binds them \
+            to the --nodes (if any), a kubelet makes them Ready (readiness gates honoured) and an EndpointSlice \
+            controller follows Services. Stop it with Ctrl-C.
             """
     )
 
@@ -37,6 +39,12 @@ struct EmulatorCommand: AsyncParsableCommand {
     @Option(help: "Leading octets of pod IPs (with --with-kubelet), e.g. 127.0.10. for loopback pod IPs.")
     var podIPPrefix: String = "10.244."
 
+    @Option(help: ArgumentHelp(
+        "Load Nodes from this YAML file: a `kubectl get nodes -o yaml` List or ---separated Node documents.",
+        discussion: "With --with-kubelet, the scheduler stand-in then binds pods to these nodes (node affinity and selectors, taints, nvidia.com/gpu/cpu/memory capacity); pods that fit nowhere stay Pending with PodScheduled=False.",
+        valueName: "file"))
+    var nodes: String?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard historyLimit > 0 else { throw ValidationError("--history-limit must be positive") }
@@ -57,6 +65,11 @@ struct EmulatorCommand: AsyncParsableCommand {
             config.kubelet = KubeletOptions(readyDelay: .milliseconds(Int64(max(0, podReadyDelay) * 1000)), nodeName: "emulator-node", podIPPrefix: podIPPrefix)
         }
         let emulator = KubeEmulator(configuration: config)
+        if let nodes {
+            let text = try String(contentsOfFile: nodes, encoding: .utf8)
+            let added = try emulator.addNodes(yaml: text)
+            FileHandle.standardOutput.write(Data("loaded \(added.count) node(s) from \(nodes)\n".utf8))
+        }
         let bound = try await emulator.start()
         let server = "http://\(config.host):\(bound)"
         if let kubeconfigOut {
