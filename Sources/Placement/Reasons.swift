@@ -27,6 +27,7 @@ enum Reasons {
             return level == .cluster ? "the cluster is the one domain of Cluster affinity" : "the only \(levelNoun(level)) with room\(of)"
         }
         if a.units != b.units { return "it holds the most whole P/D units (\(a.units), the next best \(b.units))\(of)" }
+        if a.fallback != b.fallback { return "it gives the roles GPU types earlier in their preference lists (the next best falls back further)\(of)" }
         if a.high != b.high { return "it takes the least high-priority capacity (\(a.high) GPUs, the next best \(b.high))\(of)" }
         if a.medium != b.medium { return "it takes the least medium-priority capacity (\(a.medium) GPUs, the next best \(b.medium)) and no more high\(of)" }
         if a.opens != b.opens { return "growing the existing placement comes before opening a new one at equal cost\(of)" }

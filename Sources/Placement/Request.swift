@@ -106,7 +106,9 @@ extension PlacementRequest {
             }
             affinity = d
         } else {
-            affinity = .cluster
+            // No affinity: S2, so a group's prefill and decode share a spine (KV-cache transfer over RDMA)
+            // unless the manifest says otherwise (docs/deploymentgroup.md).
+            affinity = .s2
         }
         var seen = Set<String>()
         for (i, role) in group.spec.roles.enumerated() {

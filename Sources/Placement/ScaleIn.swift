@@ -6,7 +6,8 @@ import KubeAPI
 /// medium, low: the most precious capacity is given back first), then the one with the fewest instances, then
 /// by domain name. A placement that keeps instances keeps every role it had (one instance of a role that would
 /// drop to zero stays when a later placement can give that instance up instead), so no placement is left with
-/// decode but no prefill. The freed GPUs are not reused in the same cycle. Within a placement the instances go
+/// decode but no prefill, and a placement is not left far off the group's ratio when a later placement can give
+/// the instances up instead (within one instance of its most represented role, in P/D units). The freed GPUs are not reused in the same cycle. Within a placement the instances go
 /// from high-priority nodes first, then from the nodes holding the fewest of the placement's instances (whole
 /// nodes are freed), then in topology order: the `victims` the controller marks with a low
 /// `controller.kubernetes.io/pod-deletion-cost`.
@@ -15,6 +16,7 @@ extension SchedulingCycle {
         let req = groups[g].request
         let n = req.roles.count
         var remove = req.roles.map { max(0, -$0.delta) }
+        let unit = Self.unitVector(req.roles.map(\.weight))
         guard remove.contains(where: { $0 > 0 }) else { return }
         let order = groups[g].placements.indices.sorted { a, b in
             let x = groups[g].placements[a], y = groups[g].placements[b]
@@ -36,6 +38,23 @@ extension SchedulingCycle {
                     }
                 }
             }
+            // Near the group's ratio: a role this placement would be left short of (against its most represented
+            // role, in P/D units) gives up fewer instances here when later placements can give them up instead.
+            var evened: [String] = []
+            let left = (0..<n).map { p.counts[$0] - take[$0] }
+            if left.contains(where: { $0 > 0 }) {
+                let most = (0..<n).filter { unit[$0] > 0 }.map { Double(left[$0]) / Double(unit[$0]) }.max() ?? 0
+                for r in 0..<n where unit[r] > 0 && take[r] > 0 {
+                    let want = min(p.counts[r], Int((Double(unit[r]) * most).rounded(.down)))
+                    let later = order[(position + 1)...].reduce(0) { $0 + groups[g].placements[$1].counts[r] }
+                    let give = min(want - left[r], take[r], later - (remove[r] - take[r]))
+                    if give > 0 {
+                        take[r] -= give
+                        evened.append(req.roles[r].name)
+                    }
+                }
+            }
+            guard take.contains(where: { $0 > 0 }) else { continue }
             var removed: [String: Int] = [:]
             var types: [String: String] = [:]
             for r in 0..<n where take[r] > 0 {
@@ -58,6 +77,7 @@ extension SchedulingCycle {
                 reason += ": \(cls)-priority capacity is released \(cls == .high ? "first" : cls == .medium ? "before low" : "last"), the smallest placement of a class first"
             }
             if !kept.isEmpty { reason += "; one \(kept.joined(separator: " and one ")) stays so that the placement keeps every role" }
+            if !evened.isEmpty { reason += "; \(evened.joined(separator: " and ")) instances are taken from later placements instead, so this one stays near the group's ratio" }
             groups[g].decisions.append(PlacementDecision(kind: released ? .release : .shrink, domain: p.display, level: p.level,
                                                          roles: removed.mapValues { -$0 }, reason: reason))
         }

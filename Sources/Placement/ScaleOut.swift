@@ -4,6 +4,10 @@ import KubeAPI
 struct CandidateScore: Sendable {
     /// Whole P/D units placed (all of the request when it fits).
     var units: Int
+    /// How far down the roles' GPU-type preference lists the candidate goes (0: every role gets its first
+    /// choice). The paper's Algorithm 4 tries types in preference order and priority classes within a type, so a
+    /// preferred type in any class beats a fallback type.
+    var fallback: Int
     var high: Int
     var medium: Int
     /// 0 to grow an existing placement, 1 to open a new one.
@@ -15,7 +19,7 @@ struct CandidateScore: Sendable {
 
     func isBetter(than o: CandidateScore) -> Bool {
         if units != o.units { return units > o.units }
-        return (high, medium, opens, slack, order) < (o.high, o.medium, o.opens, o.slack, o.order)
+        return (fallback, high, medium, opens, slack, order) < (o.fallback, o.high, o.medium, o.opens, o.slack, o.order)
     }
 }
 
@@ -102,7 +106,7 @@ extension SchedulingCycle {
         for (ci, c) in candidates.enumerated() {
             if case .s1(let s) = c.domain, topo.cannotHold(s1: s, c.needs, full) { continue }
             guard let est = topo.estimate(c.domain, c.needs, full, &scratch) else { continue }
-            scored.append((ci, score(c, est, full, units: whole), est))
+            scored.append((ci, score(g, c, est, full, units: whole), est))
         }
         if scored.isEmpty && whole > 1 {
             var bestUnits = 1
@@ -117,7 +121,7 @@ extension SchedulingCycle {
                 }
                 guard lo >= 1, let est = topo.estimate(c.domain, c.needs, counts(lo), &scratch) else { continue }
                 bestUnits = max(bestUnits, lo)
-                scored.append((ci, score(c, est, counts(lo), units: lo), est))
+                scored.append((ci, score(g, c, est, counts(lo), units: lo), est))
             }
         }
         scored.sort { $0.score.isBetter(than: $1.score) }
@@ -145,19 +149,21 @@ extension SchedulingCycle {
             reason: groups[g].shortfalls.map { "\($0.role): \($0.reason)" }.joined(separator: "; ")))
     }
 
-    func score(_ c: Candidate, _ est: Estimate, _ counts: [Int], units: Int) -> CandidateScore {
+    func score(_ g: Int, _ c: Candidate, _ est: Estimate, _ counts: [Int], units: Int) -> CandidateScore {
         var gpus = 0
         var free = 0
+        var fallback = 0
         var seen: [Int32] = []
         for k in c.needs.indices where counts[k] > 0 {
             gpus += counts[k] * c.needs[k].gpus
             let t = est.types[k]
+            fallback += typeIDs(groups[g].request.roles[c.needs[k].role]).firstIndex(of: t) ?? 0
             if !seen.contains(t) {
                 seen.append(t)
                 free += topo.typeFree(c.domain, Int(t))
             }
         }
-        return CandidateScore(units: units, high: est.gpus.2, medium: est.gpus.1, opens: c.placement == nil ? 1 : 0,
+        return CandidateScore(units: units, fallback: fallback, high: est.gpus.2, medium: est.gpus.1, opens: c.placement == nil ? 1 : 0,
                               slack: free - gpus, order: order(c.domain))
     }
 
@@ -197,7 +203,11 @@ extension SchedulingCycle {
         var reason = grew
             ? "grew \(p.display) (\(level.rawValue), \(cls)) by \(what)"
             : "opened \(p.display) (\(level.rawValue), \(cls)) with \(what)"
-        if score.units < whole { reason += " (\(score.units) of \(whole) P/D units; the rest does not fit in any one \(Reasons.levelNoun(level)))" }
+        if score.units < whole && level == .cluster {
+            reason += " (\(score.units) of \(whole) P/D units: the cluster has no room for the rest)"
+        } else if score.units < whole {
+            reason += " (\(score.units) of \(whole) P/D units: no one \(Reasons.levelNoun(level)) has room for all; a request is not split across \(Reasons.levelNoun(level))s in one cycle, so the rest waits for the next)"
+        }
         reason += ": " + Reasons.why(score, runnerUp, level: level, candidates: candidates)
         if !fallbacks.isEmpty { reason += "; " + fallbacks.joined(separator: "; ") }
         groups[g].decisions.append(PlacementDecision(kind: grew ? .grow : .open, domain: p.display, level: level, roles: added, reason: reason))

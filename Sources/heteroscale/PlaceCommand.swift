@@ -54,11 +54,11 @@ struct PlaceCommand: AsyncParsableCommand {
     var seed: UInt64 = 1
 
     func validate() throws {
+        if benchCycles < 1 { throw ValidationError("--bench-cycles must be at least 1") }
         if bench { return }
         if nodes == nil && pods != nil { throw ValidationError("--pods needs --nodes (without --nodes the cluster's pods are read)") }
         if nodes != nil && cluster.kubeconfig != nil { throw ValidationError("give --nodes or --kubeconfig, not both") }
         if nodes != nil && groups.isEmpty { throw ValidationError("give at least one DeploymentGroup manifest") }
-        if benchCycles < 1 { throw ValidationError("--bench-cycles must be at least 1") }
     }
 
     var labels: TopologyLabels {
