@@ -118,16 +118,24 @@ public final class DeploymentGroupReconciler<C: Clock>: Reconciler where C.Durat
             }
         }
 
-        // Scale-in victims, as the engine ordered them.
+        // Scale-in victims, as the engine ordered them. With soft scale-in, no new victims leave service while a
+        // PodAutoscaler on the group sees its latency SLO breached (they would only be restored again): the scale-in
+        // is held until the breach clears.
+        let held = group.spec.softScaleIn != nil && sloBreach(key) != nil
         var softAdded: [GroupPod] = []
+        var heldBack: [GroupPod] = []
         for p in (result?.placements ?? []) + (result?.released ?? []) {
             for (role, count) in p.removed.sorted(by: { $0.key < $1.key }) where count > 0 {
                 let candidates = groupPods.filter { $0.role == role && $0.placement == p.name && !$0.deleting && $0.softScaleInSince == nil }
                 let victims = Array(GroupPod.scaleInOrder(candidates, preferredNodes: p.victims.filter { $0.role == role }.map(\.node)).prefix(count))
                 let childName = ChildDeployments.name(group: key.name, role: role, placement: p.name)
                 if group.spec.softScaleIn != nil {
-                    try await markSoftScaleIn(victims, namespace: key.namespace, now: now)
-                    softAdded += victims
+                    if held {
+                        heldBack += victims
+                    } else {
+                        try await markSoftScaleIn(victims, namespace: key.namespace, now: now)
+                        softAdded += victims
+                    }
                     // The child keeps its pods while they are observed.
                     if wanted[childName] == nil, let old = children.first(where: { $0.name == childName }) {
                         wanted[childName] = old.asChild(replicas: old.replicas)
@@ -138,6 +146,10 @@ public final class DeploymentGroupReconciler<C: Clock>: Reconciler where C.Durat
                     try await setDeletionCost(victims, namespace: key.namespace)
                 }
             }
+        }
+        if !heldBack.isEmpty {
+            await recorder.record(subject, type: .normal, reason: "SoftScaleIn", action: "ScaleIn",
+                                  note: "held: \(heldBack.count) instance(s) stay in service while a PodAutoscaler on the group sees its latency SLO breached")
         }
         if !softAdded.isEmpty {
             let names = softAdded.map { "\($0.role)/\($0.name)" }.joined(separator: ", ")
