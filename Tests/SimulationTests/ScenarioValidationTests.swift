@@ -278,7 +278,10 @@ import YAML
 
 /// The shipped scenarios pass every check (they are what `make demo` and users run).
 @Suite struct SampleScenarioTests {
-    @Test(arguments: ["pd-code-steady.yaml", "pd-conv-diurnal.yaml", "splitwise-fixed.yaml", "splitwise-long.yaml"])
+    @Test(arguments: [
+        "pd-code-steady.yaml", "pd-conv-diurnal.yaml", "pd-hetero-cost.yaml", "pd-topology.yaml", "splitwise-fixed.yaml",
+        "splitwise-long.yaml",
+    ])
     func everySampleScenarioPassesTheChecks(name: String) throws {
         let path = Paths.repo("samples/simulation/\(name)")
         let spec = try ScenarioSpec.load(path: path)
