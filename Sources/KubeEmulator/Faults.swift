@@ -21,13 +21,18 @@ public struct FaultRule: Sendable {
     public var action: Action
     /// How many requests to affect; nil = until `clearFaults()`.
     public var count: Int?
+    /// The chance (0–1) that a matching request is affected (random faults); a request spared is matched
+    /// against the next rules, and does not use up `count`.
+    public var probability: Double
 
-    public init(method: String? = nil, pathContains: String? = nil, watch: Bool? = nil, action: Action, count: Int? = nil) {
+    public init(method: String? = nil, pathContains: String? = nil, watch: Bool? = nil, action: Action, count: Int? = nil,
+                probability: Double = 1) {
         self.method = method
         self.pathContains = pathContains
         self.watch = watch
         self.action = action
         self.count = count
+        self.probability = probability
     }
 
     func matches(_ req: APIRequest) -> Bool {
@@ -68,10 +73,11 @@ extension StatusError {
 }
 
 extension Engine {
-    /// Consumes the first matching rule.
+    /// Counts the request, then consumes the first matching rule that fires (see `FaultRule.probability`).
     func fault(for req: APIRequest) -> FaultDecision {
-        faults.withLock { rules in
-            guard let i = rules.firstIndex(where: { $0.matches(req) }) else { return .none }
+        let decision = faults.withLock { rules -> FaultDecision in
+            guard let i = rules.firstIndex(where: { $0.matches(req) && ($0.probability >= 1 || Double.random(in: 0..<1) < $0.probability) })
+            else { return .none }
             let rule = rules[i]
             if let c = rule.count {
                 if c <= 1 { rules.remove(at: i) } else { rules[i].count = c - 1 }
@@ -83,6 +89,8 @@ extension Engine {
                 return .delay(.nanoseconds(ns))
             }
         }
+        traffic.withLock { $0.record(req, decision) }
+        return decision
     }
 }
 

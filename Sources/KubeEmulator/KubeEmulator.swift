@@ -38,7 +38,13 @@ public final class KubeEmulator: Sendable {
 
     /// Binds and starts serving; returns the bound port.
     @discardableResult
-    public func start() async throws -> Int {
+    public func start() async throws -> Int { try await start(port: configuration.port) }
+
+    /// Binds to `port` (0 = any free port) and starts serving; returns the bound port. After `stop()` this
+    /// restarts the server with its state (objects, resourceVersions, watch history) intact, as an API server
+    /// restart backed by the same etcd would.
+    @discardableResult
+    public func start(port: Int) async throws -> Int {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let engine = self.engine
         let bookmarkInterval = TimeAmount.nanoseconds(
@@ -56,7 +62,7 @@ public final class KubeEmulator: Sendable {
                             HTTPHandler(engine: engine, bookmarkInterval: bookmarkInterval))
                     }
                 }
-                .bind(host: configuration.host, port: configuration.port).get()
+                .bind(host: configuration.host, port: port).get()
             let port = channel.localAddress?.port ?? 0
             engine.address.withLock { $0 = "\(configuration.host):\(port)" }
             running.withLock { $0 = (group, channel) }

@@ -65,6 +65,8 @@ final class Engine: Sendable {
     let state: Mutex<StoreState>
     let address: Mutex<String>
     let faults = Mutex<[FaultRule]>([])
+    /// Requests received, for tests that bound a client's retries (see `Traffic.swift`).
+    let traffic = Mutex<TrafficLog>(TrafficLog())
 
     init(historyLimit: Int, now: @escaping @Sendable () -> Date) {
         var s = StoreState(historyLimit: historyLimit, now: now)

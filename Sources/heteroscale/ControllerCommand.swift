@@ -28,6 +28,15 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "Name of the leader-election Lease.")
     var leaderElectionID = "heteroscale-controller"
 
+    @Option(help: "Leader election: how long a Lease is valid after its holder's last renewal, seconds (client-go: 15).")
+    var leaderElectionLeaseDuration = 15.0
+
+    @Option(help: "Leader election: a leader that cannot renew for this long steps down, seconds (below the lease duration).")
+    var leaderElectionRenewDeadline = 10.0
+
+    @Option(help: "Leader election: the interval between attempts to acquire or renew, seconds (below the renew deadline).")
+    var leaderElectionRetryPeriod = 2.0
+
     @Option(help: "Address for /metrics (Prometheus), e.g. :8080 or 127.0.0.1:0 (any free port); 0 disables it. Next to another controller out-of-cluster, pick another port.")
     var metricsBindAddress = ":8080"
 
@@ -62,6 +71,10 @@ struct ControllerCommand: AsyncParsableCommand {
         guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard leaderElectionRetryPeriod > 0, leaderElectionRetryPeriod < leaderElectionRenewDeadline,
+              leaderElectionRenewDeadline < leaderElectionLeaseDuration else {
+            throw ValidationError("leader election needs 0 < --leader-election-retry-period < --leader-election-renew-deadline < --leader-election-lease-duration")
         }
         guard workers > 0 else { throw ValidationError("--workers must be positive") }
         guard scrapeTimeout > 0 else { throw ValidationError("--scrape-timeout must be positive") }
@@ -104,8 +117,12 @@ struct ControllerCommand: AsyncParsableCommand {
         configuration.podAutoscaler.advisory = advisory
         configuration.enabled = (try? HeteroScaleManager.enabled(from: controllers)) ?? Set(HeteroScaleManager.controllers)
         if leaderElect {
-            configuration.leaderElection = LeaderElector<ContinuousClock>.Config(
+            var election = LeaderElector<ContinuousClock>.Config(
                 namespace: leaderElectionNamespace ?? config.namespace, name: leaderElectionID, identity: identity)
+            election.leaseDuration = .milliseconds(Int64(leaderElectionLeaseDuration * 1000))
+            election.renewDeadline = .milliseconds(Int64(leaderElectionRenewDeadline * 1000))
+            election.retryPeriod = .milliseconds(Int64(leaderElectionRetryPeriod * 1000))
+            configuration.leaderElection = election
         }
         // Scrapes get their own transport, so slow model servers never hold up API calls.
         var scrapeTransport = HTTPTransport.Configuration()

@@ -37,6 +37,15 @@ final class FakeEngines: Sendable {
     /// `vllm:inter_token_latency_seconds`, vLLM's buckets).
     func setInterTokenLatency(_ seconds: Double) async throws { try await control("itl?value=\(seconds)") }
 
+    /// A fault mode for the pod with this IP (or every pod when `ip` is nil): `garbage` (a body that is not the
+    /// exposition format), `truncated` (half the announced body, then the connection closes), `slow` (answers
+    /// after `argument` seconds), `raw` (the gauge's value written as `argument` verbatim: `NaN`, `+Inf`, `1e308`),
+    /// or `normal`.
+    func mode(ip: String? = nil, _ mode: String, _ argument: String = "") async throws {
+        let arg = argument.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? argument
+        try await control("mode?mode=\(mode)&arg=\(arg)" + (ip.map { "&ip=\($0)" } ?? ""))
+    }
+
     private func control(_ query: String) async throws {
         let r = try await HTTPTransport.shared.send(HTTPRequest(url: "http://127.0.0.1:\(controlPort)/\(query)"))
         #expect(r.status == 200)
@@ -53,6 +62,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse, parse_qs
 prefix, count = sys.argv[1], int(sys.argv[2])
 values, failing, default = {}, set(), [1.0]
+modes, default_mode = {}, [("normal", "")]
 # Counters per pod IP, integrated from the rates set through the control port.
 lock = threading.Lock()
 tps, itl = [0.0], [None]
@@ -78,6 +88,14 @@ class Engine(BaseHTTPRequestHandler):
         if ip in failing or self.path != "/metrics":
             self.send_response(500 if ip in failing else 404); self.send_header("Content-Length", "0"); self.end_headers(); return
         v = values.get(ip, default[0])
+        mode, arg = modes.get(ip, default_mode[0])
+        if mode == "slow":
+            time.sleep(float(arg))
+        elif mode == "garbage":
+            body = b"\x00\xff<html>not {the exposition} format\nvllm:num_requests_running{{{ 1 2 3\n"
+            self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body); return
+        elif mode == "raw":
+            v = arg
         with lock:
             s = advance(ip)
             text = ("# HELP vllm:num_requests_running Number of requests currently running on GPU.\n"
@@ -95,7 +113,11 @@ class Engine(BaseHTTPRequestHandler):
                 text += f'vllm:inter_token_latency_seconds_count{{engine="0",model_name="llama"}} {cum}\n'
         body = text.encode()
         self.send_response(200); self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+        self.send_header("Content-Length", str(len(body))); self.end_headers()
+        if mode == "truncated":
+            self.wfile.write(body[: len(body) // 2]); self.wfile.flush(); self.close_connection = True
+            self.connection.shutdown(2); return
+        self.wfile.write(body)
 class Control(BaseHTTPRequestHandler):
     def log_message(self, *a): pass
     def do_GET(self):
@@ -105,6 +127,10 @@ class Control(BaseHTTPRequestHandler):
             else: values.clear(); default[0] = float(q["value"])
         elif u.path == "/fail":
             (failing.add if q.get("on") == "1" else failing.discard)(q["ip"])
+        elif u.path == "/mode":
+            m = (q.get("mode", "normal"), q.get("arg", ""))
+            if "ip" in q: modes[q["ip"]] = m
+            else: modes.clear(); default_mode[0] = m
         elif u.path in ("/tps", "/itl"):
             with lock:
                 settle()
