@@ -64,8 +64,10 @@ extension SchedulingCycle {
     mutating func scaleOut(_ g: Int) {
         let req = groups[g].request
         var needs: [RoleNeed] = []
+        var preferences = [[Int32]](repeating: [], count: req.roles.count)
         for (r, role) in req.roles.enumerated() where role.delta > 0 {
-            needs.append(RoleNeed(role: r, gpus: max(1, role.gpusPerInstance), types: typeIDs(role), sigs: topo.eligibleSigs(role.tolerations)))
+            preferences[r] = typeIDs(role)
+            needs.append(RoleNeed(role: r, gpus: max(1, role.gpusPerInstance), types: preferences[r], sigs: topo.eligibleSigs(role.tolerations)))
         }
         guard !needs.isEmpty else { return }
         needs.sort { $0.gpus != $1.gpus ? $0.gpus > $1.gpus : $0.role < $1.role }
@@ -106,7 +108,7 @@ extension SchedulingCycle {
         for (ci, c) in candidates.enumerated() {
             if case .s1(let s) = c.domain, topo.cannotHold(s1: s, c.needs, full) { continue }
             guard let est = topo.estimate(c.domain, c.needs, full, &scratch) else { continue }
-            scored.append((ci, score(g, c, est, full, units: whole), est))
+            scored.append((ci, score(preferences, c, est, full, units: whole), est))
         }
         if scored.isEmpty && whole > 1 {
             var bestUnits = 1
@@ -121,7 +123,7 @@ extension SchedulingCycle {
                 }
                 guard lo >= 1, let est = topo.estimate(c.domain, c.needs, counts(lo), &scratch) else { continue }
                 bestUnits = max(bestUnits, lo)
-                scored.append((ci, score(g, c, est, counts(lo), units: lo), est))
+                scored.append((ci, score(preferences, c, est, counts(lo), units: lo), est))
             }
         }
         scored.sort { $0.score.isBetter(than: $1.score) }
@@ -149,7 +151,7 @@ extension SchedulingCycle {
             reason: groups[g].shortfalls.map { "\($0.role): \($0.reason)" }.joined(separator: "; ")))
     }
 
-    func score(_ g: Int, _ c: Candidate, _ est: Estimate, _ counts: [Int], units: Int) -> CandidateScore {
+    func score(_ preferences: [[Int32]], _ c: Candidate, _ est: Estimate, _ counts: [Int], units: Int) -> CandidateScore {
         var gpus = 0
         var free = 0
         var fallback = 0
@@ -157,7 +159,7 @@ extension SchedulingCycle {
         for k in c.needs.indices where counts[k] > 0 {
             gpus += counts[k] * c.needs[k].gpus
             let t = est.types[k]
-            fallback += typeIDs(groups[g].request.roles[c.needs[k].role]).firstIndex(of: t) ?? 0
+            fallback += preferences[c.needs[k].role].firstIndex(of: t) ?? 0
             if !seen.contains(t) {
                 seen.append(t)
                 free += topo.typeFree(c.domain, Int(t))
@@ -221,7 +223,7 @@ extension SchedulingCycle {
         let head = "\(short) of \(delta) instance(s) (\(need.gpus) GPU\(need.gpus == 1 ? "" : "s") each, \(typesText))"
         func done(_ text: String) -> Shortfall { Shortfall(role: role.name, count: short, reason: "\(head) \(text)") }
         guard !need.types.isEmpty else { return done("do not fit: no node has GPU type \(typesText)") }
-        let largest = (0..<topo.nodeCount).filter { need.types.contains(topo.nodeType[$0]) }.map { Int(topo.nodeCapacity[$0]) }.max() ?? 0
+        let largest = need.types.map { Int(topo.typeLargestCapacity[Int($0)]) }.max() ?? 0
         if largest < need.gpus { return done("do not fit: no \(typesText) node has \(need.gpus) GPUs (the largest has \(largest))") }
         let anySigs = RoleNeed(role: need.role, gpus: need.gpus, types: need.types, sigs: topo.taintSets.indices.map(Int32.init))
         let tolerated = need.types.reduce(0) { $0 + topo.domainSlots(.cluster, need, $1) }

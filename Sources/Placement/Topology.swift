@@ -32,6 +32,8 @@ public struct Topology: Sendable {
     var nodeType: [Int32] = []
     var nodeSig: [Int32] = []
     var nodeCapacity: [Int32] = []
+    /// The largest node capacity per GPU type (for the unschedulable reasons).
+    var typeLargestCapacity: [Int32] = []
     var nodeFree: [Int32] = []
     var nodeIndex: [String: Int32] = [:]
 
@@ -175,6 +177,8 @@ public struct Topology: Sendable {
         s2S1Start.append(Int32(s1Names.count))
         if s1Names.isEmpty { s1NodeStart = [0]; s2S1Start = [0] }
         histWidth = maxCapacity + 1
+        typeLargestCapacity = [Int32](repeating: 0, count: gpuTypes.count)
+        for n in nodeType.indices { typeLargestCapacity[Int(nodeType[n])] = max(typeLargestCapacity[Int(nodeType[n])], nodeCapacity[n]) }
         classify()
 
         for pod in pods { account(pod, sign: 1, warn: true) }
@@ -306,7 +310,10 @@ public struct Topology: Sendable {
 
     /// A Kubernetes quantity of whole devices (`"8"`, `"8.0"`); 0 when absent or not a number.
     static func quantity(_ text: String?) -> Int {
-        guard let text, let v = MetricTarget.parse(text), v.isFinite, v > 0 else { return 0 }
+        guard let text else { return 0 }
+        // Fast path: almost every device quantity is a plain integer ("8").
+        if text.utf8.count <= 9, !text.isEmpty, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) { return Int(text) ?? 0 }
+        guard let v = MetricTarget.parse(text), v.isFinite, v > 0 else { return 0 }
         return Int(v.rounded(.down))
     }
 
