@@ -136,8 +136,10 @@ struct ControllerCommand: AsyncParsableCommand {
         let (mode, why) = scrapeVia.flatMap(ScrapeVia.init(rawValue:)).map { ($0, "--scrape-via \($0)") } ?? ScrapeVia.defaultMode(for: config)
         logger.info("scraping pods", metadata: ["scrapeVia": "\(mode)", "why": "\(why)"])
         if mode == .apiserver {
-            logger.notice("every pod scrape is an API request: 1,000 PodAutoscalers x 8 pods every 2 s = 4,000 requests/s on the API server; "
-                          + "in-cluster, --scrape-via direct avoids it (docs/metrics.md)")
+            logger.notice("""
+                every pod scrape is an API request: 1,000 PodAutoscalers x 8 pods every 2 s = 4,000 requests/s on the API server; \
+                in-cluster, --scrape-via direct avoids it (docs/metrics.md)
+                """)
         }
         let provider = MetricsCollector(
             transport: HTTPTransport(configuration: scrapeTransport),
