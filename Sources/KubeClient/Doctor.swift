@@ -204,9 +204,9 @@ public enum Doctor {
         (report.scrapeVia, report.scrapeViaReason) = scrapeVia.map { ($0, "--scrape-via \($0)") } ?? ScrapeVia.defaultMode(for: client.config)
         if report.scrapeVia.usesPodProxy {
             let p = PodProxy.permission
-            report.podProxy = await review(
-                client, Requirement(verb: p.verb, group: p.group, resource: p.resource, subresource: p.subresource, clusterWide: true),
-                namespace: watchNamespace ?? "")
+            let need = Requirement(verb: p.verb, group: p.group, resource: p.resource, subresource: p.subresource, clusterWide: true)
+            report.podProxy = await review(client, need, namespace: watchNamespace ?? "")
+            report.podProxy?.fix = fix(need, namespace: watchNamespace ?? "", watchNamespace: watchNamespace)
             if report.scrapeVia == .auto, report.podProxy?.allowed != true {
                 report.warnings.append("get pods/proxy is not allowed: --scrape-via auto cannot fall back to the API server's pod proxy "
                                        + "(grant it, e.g. the chart's scrapeVia: auto, or make pod IPs reachable)")
@@ -266,6 +266,10 @@ public enum Doctor {
         if p.resource == "leases" {
             return "grant \(rule) in namespace \(namespace) (the chart's Role …-leader-election, leaderElect=true), "
                 + "or point --leader-election-namespace at a namespace where it is granted"
+        }
+        if p.resource == "pods" && p.subresource == "proxy" {
+            return "grant \(rule) (the chart's scrapeVia: apiserver or auto adds it to the ClusterRole), or run the controller "
+                + "with --scrape-via direct where pod IPs are reachable"
         }
         if p.clusterScoped {
             return "grant \(rule) cluster-wide (the chart's ClusterRole and ClusterRoleBinding …-nodes, deploymentGroups.enabled=true)"

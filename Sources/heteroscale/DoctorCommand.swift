@@ -72,7 +72,7 @@ struct DoctorCommand: AsyncParsableCommand {
         if let p = report.podProxy {
             switch p.allowed {
             case true?: print("  yes \(p.label) (scrapes through the API server's pod proxy)")
-            case false?: print("  \(report.scrapeVia == .apiserver ? "NO " : "no ") \(p.label) (scrapes through the API server's pod proxy)")
+            case false?: print("  \(report.scrapeVia == .apiserver ? "NO " : "no ") \(p.label) (scrapes through the API server's pod proxy): \(p.fix)")
             case nil: print("  ?   \(p.label): \(p.error ?? "unknown")")
             }
         }
