@@ -63,7 +63,7 @@ struct ControllerCommand: AsyncParsableCommand {
         valueName: "mode"))
     var scrapeVia: String?
 
-    @Option(help: "Pod scrapes per second through the API server's pod proxy above which a warning is logged.")
+    @Option(help: "Pod scrapes per second through the API server's pod proxy above which a warning is logged (0: never).")
     var scrapeProxyWarnRate = 100.0
 
     func validate() throws {
