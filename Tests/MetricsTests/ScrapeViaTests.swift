@@ -132,4 +132,17 @@ import Testing
         let collector = MetricsCollector(transport: HTTPTransport(), configuration: .init(scrapeVia: .apiserver))
         #expect(collector.scrapeVia == .direct)
     }
+
+    /// The default: direct in a cluster (in-cluster config, or running in a pod), auto elsewhere.
+    @Test(arguments: [
+        (KubeconfigLoader.inClusterSource, [String: String](), ScrapeVia.direct),
+        ("/home/me/.kube/config", ["KUBERNETES_SERVICE_HOST": "10.96.0.1"], .direct),
+        ("/home/me/.kube/config", [:], .auto),
+        ("/home/me/.kube/config", ["KUBERNETES_SERVICE_HOST": ""], .auto),
+    ])
+    func theDefaultModeFollowsWhereTheControllerRuns(source: String, environment: [String: String], mode: ScrapeVia) {
+        let (chosen, why) = ScrapeVia.defaultMode(for: RESTConfig(server: "https://10.0.0.1:6443", source: source), environment: environment)
+        #expect(chosen == mode)
+        #expect(why.hasPrefix(mode == .auto ? "out-of-cluster configuration (\(source))" : mode == .direct && environment.isEmpty ? "in-cluster" : "running in a pod"))
+    }
 }
