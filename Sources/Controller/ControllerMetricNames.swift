@@ -15,6 +15,7 @@ public enum ControllerMetricNames {
     public static let metricValue = "heteroscale_metric_value"
     public static let scrapeErrors = "heteroscale_scrape_errors_total"
     public static let scaleTotal = "heteroscale_scale_total"
+    public static let scrapeMode = "heteroscale_scrape_mode"
 
     /// Declares every family in `registry`.
     public static func register(in registry: MetricsRegistry) {
@@ -25,5 +26,6 @@ public enum ControllerMetricNames {
         registry.register(metricValue, .gauge, help: "The current value of each metric a PodAutoscaler observes.")
         registry.register(scrapeErrors, .counter, help: "Failed metric observations (pod scrapes or queries) per PodAutoscaler.")
         registry.register(scaleTotal, .counter, help: "Writes to a target's /scale per PodAutoscaler and direction.")
+        registry.register(scrapeMode, .gauge, help: "1 for the way a PodAutoscaler's pods are scraped (mode: direct or apiserver, the pod proxy); absent while --scrape-via auto has not decided.")
     }
 }

@@ -208,6 +208,7 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         let collected = await metrics.collect(key: key.description, spec: pa.spec, namespace: key.namespace, selector: selector,
                                               pods: targetPods, now: now)
         let labels = ["namespace": key.namespace, "name": key.name]
+        reportRoute(collected.route, key: key, labels: labels)
         if !collected.failures.isEmpty {
             registry.increment(ControllerMetricNames.scrapeErrors, labels, by: Double(collected.failures.count))
             let first = collected.failures[0]
@@ -287,7 +288,7 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         // Report.
         let status = PodAutoscalerStatusBuilder.decided(previous, generation: generation, spec: pa.spec, decision: decision,
                                                         current: current, outcome: outcome, now: now,
-                                                        specNote: Self.ignoredNote(compatibility))
+                                                        specNote: Self.ignoredNote(compatibility), scrapeNote: Self.scrapeNote(collected.route))
         try await writeStatusOrRetry(key, object, status, now: now, retry: max(tick, options.minimumRetry))
         registry.set(ControllerMetricNames.desiredReplicas, labels, Double(desired))
         if case .scaled(_, let to) = outcome {
@@ -526,9 +527,31 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         await metrics.forget(key: key.description)
         let labels = ["namespace": key.namespace, "name": key.name]
         for name in [ControllerMetricNames.desiredReplicas, ControllerMetricNames.actualReplicas, ControllerMetricNames.panicMode,
-                     ControllerMetricNames.metricValue, ControllerMetricNames.scrapeErrors, ControllerMetricNames.scaleTotal] {
+                     ControllerMetricNames.metricValue, ControllerMetricNames.scrapeErrors, ControllerMetricNames.scaleTotal,
+                     ControllerMetricNames.scrapeMode] {
             registry.removeAll(name, matching: labels)
         }
+    }
+
+    /// Logs `auto`'s choice once, the pod proxy load warning once, and sets `heteroscale_scrape_mode`.
+    private func reportRoute(_ report: MetricsCollector.RouteReport, key: ObjectKey, labels: [String: String]) {
+        if report.decided, let route = report.route {
+            logger.info("scrape route chosen", metadata: [
+                "podautoscaler": "\(key)", "route": "\(route.rawValue)", "reason": "\(report.reason ?? "")",
+            ])
+        }
+        if let warning = report.loadWarning { logger.warning("pod proxy load", metadata: ["message": "\(warning)"]) }
+        guard let route = report.route else { return }
+        for other in ScrapeRoute.allCases where other != route {
+            registry.remove(ControllerMetricNames.scrapeMode, labels.merging(["mode": other.rawValue]) { a, _ in a })
+        }
+        registry.set(ControllerMetricNames.scrapeMode, labels.merging(["mode": route.rawValue]) { a, _ in a }, 1)
+    }
+
+    /// For the ScalingActive condition, when pods are scraped through the API server.
+    static func scrapeNote(_ report: MetricsCollector.RouteReport) -> String? {
+        guard report.route == .apiserver else { return nil }
+        return "pods are scraped through the API server's pod proxy (\(report.reason ?? "--scrape-via apiserver"))"
     }
 
     static func describe(_ error: any Error) -> String {

@@ -74,10 +74,11 @@ public enum PodAutoscalerStatusBuilder {
     }
 
     /// After a decision: scale counts, current metrics, the decision's condition hints, and history.
-    /// `specNote` is appended to the `ValidSpec` message (e.g. AIBrix settings accepted but not used).
+    /// `specNote` is appended to the `ValidSpec` message (e.g. AIBrix settings accepted but not used), `scrapeNote` to
+    /// the `ScalingActive` one (pods scraped through the API server's pod proxy, and why).
     public static func decided(
         _ old: PodAutoscalerStatus?, generation: Int64?, spec: PodAutoscalerSpec, decision: Decision, current: Int,
-        outcome: ScaleOutcome, now: Date, specNote: String? = nil
+        outcome: ScaleOutcome, now: Date, specNote: String? = nil, scrapeNote: String? = nil
     ) -> PodAutoscalerStatus {
         var s = old ?? PodAutoscalerStatus()
         let time = RFC3339.format(now, fractionDigits: 0)
@@ -109,7 +110,9 @@ public enum PodAutoscalerStatusBuilder {
             s.actualScale = current
             c.set(hint(PodAutoscalerCondition.ableToScale, decision.ableToScale, generation, time))
         }
-        c.set(hint(PodAutoscalerCondition.scalingActive, decision.activeCondition, generation, time))
+        var active = hint(PodAutoscalerCondition.scalingActive, decision.activeCondition, generation, time)
+        if let scrapeNote { active.message = active.message.isEmpty ? scrapeNote : active.message + "; " + scrapeNote }
+        c.set(active)
         c.set(hint(PodAutoscalerCondition.scalingLimited, decision.scalingLimited, generation, time))
         s.conditions = finish(c, generation: generation, time: time)
         return s

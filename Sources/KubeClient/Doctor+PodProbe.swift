@@ -7,7 +7,9 @@ extension Doctor {
     /// Probes one running pod of the first few PodAutoscalers with a `pod` metric source: the controller
     /// scrapes pod IPs directly, and from outside the cluster network they are usually unreachable (the main
     /// out-of-cluster trap). Returns the probes, or a note saying why there was nothing to probe.
-    static func probePods(_ client: RESTClient, namespace: String?, timeout: Double) async -> ([DoctorReport.PodProbe], String?) {
+    /// `mode` `apiserver` probes through the pod proxy only; `auto` probes directly, then (when allowed) through the proxy.
+    static func probePods(_ client: RESTClient, namespace: String?, timeout: Double, mode: ScrapeVia = .direct,
+                          proxyAllowed: Bool = false) async -> ([DoctorReport.PodProbe], String?) {
         let autoscalers: [JSONValue]
         do {
             let list = try await client.list(.podAutoscalers, namespace: namespace, options: ListOptions(limit: 100))
@@ -45,11 +47,50 @@ extension Doctor {
             }
             let https = source["protocolType"]?.stringValue == "https"
             let path = source["path"]?.stringValue ?? "/metrics"
-            probes.append(await probe(client.transport, autoscaler: name, pod: pod.name, ip: pod.ip, port: port, https: https,
-                                      path: path, sourceIndex: index, timeout: timeout))
+            let proxyPath = PodProxy.path(namespace: ns, pod: pod.name, port: port, https: https, path: path)
+            if mode == .apiserver {
+                probes.append(await probeThroughProxy(client, autoscaler: name, pod: pod.name, ip: pod.ip, port: port, proxyPath: proxyPath,
+                                                      timeout: timeout))
+                continue
+            }
+            var result = await probe(client.transport, autoscaler: name, pod: pod.name, ip: pod.ip, port: port, https: https,
+                                     path: path, sourceIndex: index, timeout: timeout)
+            if mode == .auto, !result.reachable, proxyAllowed {
+                let viaProxy = await probeThroughProxy(client, autoscaler: name, pod: pod.name, ip: pod.ip, port: port, proxyPath: proxyPath,
+                                                       timeout: timeout)
+                if viaProxy.reachable {
+                    result.reachable = true
+                    result.detail = "not reachable directly; \(viaProxy.detail), so --scrape-via auto scrapes it that way"
+                } else {
+                    result.detail += "; through the API server's pod proxy: \(viaProxy.detail)"
+                }
+            }
+            probes.append(result)
         }
         guard probes.isEmpty else { return (probes, nil) }
         return ([], "no pod to probe (" + skipped.prefix(3).joined(separator: "; ") + ")")
+    }
+
+    /// GETs the pod's metrics path through the API server's pod proxy: the pod answering (any status that is not
+    /// the API server's own `Status`) means the controller can scrape it that way.
+    static func probeThroughProxy(_ client: RESTClient, autoscaler: String, pod: String, ip: String, port: Int, proxyPath: String,
+                                  timeout: Double) async -> DoctorReport.PodProbe {
+        let host = ip.contains(":") ? "[\(ip)]" : ip
+        var result = DoctorReport.PodProbe(autoscaler: autoscaler, pod: pod, endpoint: "\(host):\(port)", reachable: true, detail: "")
+        do {
+            let response = try await client.send(path: proxyPath, timeout: timeout + 1)
+            if PodProxy.isAPIServerStatus(response), let status = try? JSONValue.parseJSON(response.body) {
+                result.reachable = false
+                let message = oneLine(status["message"]?.stringValue ?? "", limit: 200)
+                result.detail = "the API server answered \(response.status) \(status["reason"]?.stringValue ?? "") on \(proxyPath): \(message)"
+            } else {
+                result.detail = "reachable through the API server's pod proxy (HTTP \(response.status) on \(proxyPath))"
+            }
+        } catch {
+            result.reachable = false
+            result.detail = "GET \(proxyPath) failed: \(explain(error, server: client.config.server))"
+        }
+        return result
     }
 
     /// `"8000"` or `8000`.

@@ -47,10 +47,34 @@ public struct DoctorReport: Sendable {
     public var podProbeNote: String?
     /// Things that may not work, without failing the check (e.g. a server older than the supported minimum).
     public var warnings: [String] = []
+    /// The `--scrape-via` mode the check assumed (the controller's default unless given), and why.
+    public var scrapeVia: ScrapeVia = .direct
+    public var scrapeViaReason = ""
+    /// `get pods/proxy`, asked when the mode may use the pod proxy (`apiserver`, `auto`).
+    public var podProxy: Permission?
 
     public var problems: Int {
         crds.filter { !$0.installed }.count + permissions.filter { $0.allowed != true }.count
-            + podProbes.filter { !$0.reachable }.count
+            + podProbes.filter { !$0.reachable }.count + (scrapeVia == .apiserver && podProxy?.allowed != true ? 1 : 0)
+    }
+
+    /// One line on how the controller will reach pods, from the mode, the pod proxy permission and the probes.
+    public var scrapeSummary: String {
+        let proxy = podProxy?.allowed
+        switch scrapeVia {
+        case .direct:
+            return "direct (\(scrapeViaReason)): pods are scraped at their IPs from where the controller runs"
+        case .apiserver:
+            return "apiserver (\(scrapeViaReason)): every pod scrape goes through the API server's pod proxy"
+                + (proxy == true ? "" : " — but get pods/proxy is not allowed")
+        case .auto:
+            let fellBack = podProbes.contains { $0.detail.contains("through the API server's pod proxy") && $0.reachable }
+            let base = "auto (\(scrapeViaReason)): "
+            if proxy != true { return base + "pods must answer directly (get pods/proxy is not allowed, so there is no fallback)" }
+            if fellBack { return base + "pod IPs do not answer from here, so pods will be scraped through the API server's pod proxy" }
+            if podProbes.isEmpty { return base + "pods are tried directly, then through the API server's pod proxy (allowed)" }
+            return base + "pods answer directly, so they will be scraped at their IPs (the pod proxy stays the fallback)"
+        }
     }
 }
 
@@ -74,6 +98,15 @@ public enum Doctor {
         public var subresource: String
         public var clusterWide: Bool
         public var clusterScoped = false
+
+        public init(verb: String, group: String, resource: String, subresource: String, clusterWide: Bool, clusterScoped: Bool = false) {
+            self.verb = verb
+            self.group = group
+            self.resource = resource
+            self.subresource = subresource
+            self.clusterWide = clusterWide
+            self.clusterScoped = clusterScoped
+        }
     }
 
     /// The permissions the PodAutoscaler controller uses (kept in step with
@@ -135,8 +168,11 @@ public enum Doctor {
     ///     is enabled).
     ///   - leaseNamespace: where the controller's Lease lives (`--leader-election-namespace`); default the
     ///     kubeconfig's namespace.
+    ///   - scrapeVia: as the controller's `--scrape-via`; `nil` is its default for this configuration. `apiserver`
+    ///     and `auto` check `get pods/proxy` and probe pods through the pod proxy (`auto`: when they do not answer directly).
     public static func check(_ client: RESTClient, watchNamespace: String? = nil, probeTimeout: Double = 2,
-                             deploymentGroups: Bool = false, leaseNamespace: String? = nil) async throws -> DoctorReport {
+                             deploymentGroups: Bool = false, leaseNamespace: String? = nil,
+                             scrapeVia: ScrapeVia? = nil) async throws -> DoctorReport {
         let version = try await serverVersion(client)
         var report = DoctorReport(
             serverVersion: version["gitVersion"]?.stringValue ?? "unknown",
@@ -165,8 +201,21 @@ public enum Doctor {
             report.permissions.append(permission)
         }
 
+        (report.scrapeVia, report.scrapeViaReason) = scrapeVia.map { ($0, "--scrape-via \($0)") } ?? ScrapeVia.defaultMode(for: client.config)
+        if report.scrapeVia.usesPodProxy {
+            let p = PodProxy.permission
+            let need = Requirement(verb: p.verb, group: p.group, resource: p.resource, subresource: p.subresource, clusterWide: true)
+            report.podProxy = await review(client, need, namespace: watchNamespace ?? "")
+            report.podProxy?.fix = fix(need, namespace: watchNamespace ?? "", watchNamespace: watchNamespace)
+            if report.scrapeVia == .auto, report.podProxy?.allowed != true {
+                report.warnings.append("get pods/proxy is not allowed: --scrape-via auto cannot fall back to the API server's pod proxy "
+                                       + "(grant it, e.g. the chart's scrapeVia: auto, or make pod IPs reachable)")
+            }
+        }
+
         if report.crds.first(where: { $0.name == "podautoscalers" })?.installed == true {
-            (report.podProbes, report.podProbeNote) = await probePods(client, namespace: watchNamespace, timeout: probeTimeout)
+            (report.podProbes, report.podProbeNote) = await probePods(
+                client, namespace: watchNamespace, timeout: probeTimeout, mode: report.scrapeVia, proxyAllowed: report.podProxy?.allowed == true)
         } else {
             report.podProbeNote = "no PodAutoscaler CRD, so no pods to probe"
         }
@@ -217,6 +266,10 @@ public enum Doctor {
         if p.resource == "leases" {
             return "grant \(rule) in namespace \(namespace) (the chart's Role …-leader-election, leaderElect=true), "
                 + "or point --leader-election-namespace at a namespace where it is granted"
+        }
+        if p.resource == "pods" && p.subresource == "proxy" {
+            return "grant \(rule) (the chart's scrapeVia: apiserver or auto adds it to the ClusterRole), or run the controller "
+                + "with --scrape-via direct where pod IPs are reachable"
         }
         if p.clusterScoped {
             return "grant \(rule) cluster-wide (the chart's ClusterRole and ClusterRoleBinding …-nodes, deploymentGroups.enabled=true)"

@@ -91,6 +91,32 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             writeJSON(context: context, code: code, value: value, warnings: warnings)
         case .watch(let plan):
             startWatch(context: context, plan: plan)
+        case .proxy(let plan):
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            PodProxy.forward(plan, on: context.eventLoop).whenSuccess { result in
+                let (handler, ctx) = bound.value
+                switch result {
+                case .success(let answer): handler.writeRaw(context: ctx, answer)
+                case .failure(let error): handler.writeJSON(context: ctx, code: error.code, value: error.status)
+                }
+            }
+        }
+    }
+
+    /// A pod's answer through the pod proxy, passed on as it came.
+    private func writeRaw(context: ChannelHandlerContext, _ answer: PodProxyAnswer) {
+        var headers = HTTPHeaders()
+        if let type = answer.contentType { headers.add(name: "Content-Type", value: type) }
+        headers.add(name: "Content-Length", value: String(answer.body.count))
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: answer.status),
+                                                             headers: headers))), promise: nil)
+        if !answer.body.isEmpty {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: answer.body)))), promise: nil)
+        }
+        let keep = keepAlive
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
+            if !keep { channel.close(promise: nil) }
         }
     }
 

@@ -22,6 +22,11 @@ public final class KubeEmulator: Sendable {
         public var kubelet: KubeletOptions?
         /// A deleted namespace is Terminating this long before its contents and itself are removed.
         public var namespaceTerminationDelay: Duration = .seconds(1)
+        /// The emulator's view of the pod network: the address its pod proxy (`pods/NAME:PORT/proxy/...`) dials for
+        /// a pod IP. The identity by default; a test can map pod IPs nothing listens on (so a controller cannot
+        /// reach them directly) to the loopback addresses their servers really use, which only the emulator
+        /// knows — as a kind node reaches pod IPs the host has no route to.
+        public var podNetwork: @Sendable (_ podIP: String) -> String = { $0 }
         public init() {}
     }
 
@@ -31,7 +36,7 @@ public final class KubeEmulator: Sendable {
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
-        engine = Engine(historyLimit: configuration.historyLimit, now: configuration.now)
+        engine = Engine(historyLimit: configuration.historyLimit, now: configuration.now, podNetwork: configuration.podNetwork)
         engine.configure(kubelet: configuration.kubelet,
                          namespaceTerminationDelay: configuration.namespaceTerminationDelay)
     }

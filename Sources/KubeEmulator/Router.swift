@@ -10,9 +10,12 @@ struct APIRequest: Sendable {
     var accept: String
     var contentType: String
     var body: [UInt8]
+    /// The request target as sent (path and query, still percent-encoded): the pod proxy forwards its tail.
+    var rawURI: String
 
     init(method: String, uri: String, accept: String, contentType: String, body: [UInt8]) {
         self.method = method
+        rawURI = uri
         self.accept = accept
         self.contentType = contentType
         self.body = body
@@ -49,6 +52,8 @@ enum APIResponse: Sendable {
     /// A JSON answer, with `Warning` headers (`299 - "text"`) for the texts in `warnings`.
     case json(Int, JSONValue, warnings: [String] = [])
     case watch(WatchPlan)
+    /// Forward to a pod (the pods/proxy subresource, PodProxy.swift).
+    case proxy(PodProxyPlan)
 }
 
 extension RequestContext.Source {
@@ -67,8 +72,12 @@ final class Engine: Sendable {
     let faults = Mutex<[FaultRule]>([])
     /// Requests received, for tests that bound a client's retries (see `Traffic.swift`).
     let traffic = Mutex<TrafficLog>(TrafficLog())
+    /// Where the pod proxy dials a pod IP (`KubeEmulator.Configuration.podNetwork`).
+    let podNetwork: @Sendable (String) -> String
 
-    init(historyLimit: Int, now: @escaping @Sendable () -> Date) {
+    init(historyLimit: Int, now: @escaping @Sendable () -> Date, podNetwork: @escaping @Sendable (String) -> String = { $0 }) {
+        self.podNetwork = podNetwork
+
         var s = StoreState(historyLimit: historyLimit, now: now)
         let nsDef = s.defs[0]
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
@@ -153,6 +162,10 @@ final class Engine: Sendable {
         let plural = r[r.startIndex]
         let name = r.count > 1 ? r[r.startIndex + 1] : nil
         let sub = r.count > 2 ? r[r.startIndex + 2] : nil
+        if groupVersion == "v1", plural == "pods", let name, sub == "proxy", ns != nil,
+           let def = state.withLock({ $0.def(groupVersion: groupVersion, plural: plural) }) {
+            return try podProxy(req, namespace: ns, id: name, def: def)
+        }
         guard r.count <= 3, let def = state.withLock({ $0.def(groupVersion: groupVersion, plural: plural) }) else {
             throw StatusError.pathNotFound
         }

@@ -1,5 +1,6 @@
 import Foundation
 import KubeClient
+import YAML
 
 /// GETs with a per-request timeout, run with bounded concurrency.
 enum HTTPFetch {
@@ -12,15 +13,54 @@ enum HTTPFetch {
         do {
             let response = try await transport.send(request)
             guard (200..<300).contains(response.status) else {
-                return .failure(FetchError(message: "GET \(shown) returned HTTP \(response.status)", status: response.status, body: response.body))
+                return .failure(FetchError(message: "GET \(shown) returned HTTP \(response.status)", status: response.status, body: response.body,
+                                           reached: true))
             }
             return .success(response.body)
         } catch is CancellationError {
             return .failure(FetchError(message: "GET \(shown) was cancelled"))
         } catch let error as TransportError {
-            return .failure(FetchError(message: error.description.replacingOccurrences(of: url, with: shown)))
+            return .failure(FetchError(message: error.description.replacingOccurrences(of: url, with: shown), unreachable: isUnreachable(error)))
         } catch {
             return .failure(FetchError(message: "GET \(shown) failed: \("\(error)".replacingOccurrences(of: url, with: shown))"))
+        }
+    }
+
+    /// A GET through the API server (`path` below its URL, e.g. a pod proxy path) with the API client's
+    /// transport and credentials; a 401 refreshes the credentials and retries once, as `RESTClient.send` does.
+    /// `reached` is set when the answer came from the pod (not a `Status` of the API server, such as 503
+    /// `error trying to reach service: ...` or 403 for a missing `get pods/proxy`).
+    static func getThroughAPIServer(_ client: RESTClient, path: String, accept: String, timeout: Double) async -> Result<[UInt8], FetchError> {
+        let shown = "\(client.config.server)\(path)"
+        do {
+            func once() async throws -> HTTPResponse {
+                var request = try await client.makeRequest(method: "GET", path: path, accept: accept, timeout: timeout)
+                request.connectTimeout = min(timeout, 10)
+                return try await client.transport.send(request)
+            }
+            var response = try await once()
+            if response.status == 401, await client.config.credentials.invalidate() { response = try await once() }
+            if (200..<300).contains(response.status) { return .success(response.body) }
+            if PodProxy.isAPIServerStatus(response), let status = try? JSONValue.parseJSON(response.body) {
+                let message = status["message"]?.stringValue ?? ""
+                return .failure(FetchError(
+                    message: "GET \(shown): the API server answered \(response.status) \(status["reason"]?.stringValue ?? ""): \(message)",
+                    status: response.status, body: response.body))
+            }
+            return .failure(FetchError(message: "GET \(shown) returned HTTP \(response.status) (from the pod, through the API server)",
+                                       status: response.status, body: response.body, reached: true))
+        } catch is CancellationError {
+            return .failure(FetchError(message: "GET \(shown) was cancelled"))
+        } catch {
+            return .failure(FetchError(message: "GET \(shown) failed: \(error)"))
+        }
+    }
+
+    /// Errors that mean the address does not answer from here: refused, no route, timed out, unknown host.
+    static func isUnreachable(_ error: TransportError) -> Bool {
+        switch error {
+        case .connectionRefused, .timedOut, .couldNotResolve: return true
+        default: return false
         }
     }
 
@@ -58,9 +98,15 @@ struct FetchError: Error, Sendable {
     var message: String
     var status: Int?
     var body: [UInt8]?
-    init(message: String, status: Int? = nil, body: [UInt8]? = nil) {
+    /// The server addressed (the pod, for scrapes) answered, with an error status.
+    var reached: Bool
+    /// No connection: refused, no route, timed out, unknown host.
+    var unreachable: Bool
+    init(message: String, status: Int? = nil, body: [UInt8]? = nil, reached: Bool = false, unreachable: Bool = false) {
         self.message = message
         self.status = status
         self.body = body
+        self.reached = reached
+        self.unreachable = unreachable
     }
 }

@@ -14,20 +14,33 @@ public actor MetricsCollector {
     public static let acceptHeader = "text/plain;version=0.0.4"
 
     private let transport: HTTPTransport
+    /// The API client whose server, transport and credentials carry pod-proxy scrapes (`scrapeVia` apiserver/auto).
+    let podProxy: RESTClient?
     public let configuration: Configuration
     private var tracker = RateTracker()
-    private var lastCollect: [String: Date] = [:]
+    var lastCollect: [String: Date] = [:]
+    var routes = ScrapeRoutes()
 
-    public init(transport: HTTPTransport, configuration: Configuration = .init()) {
+    /// - Parameter podProxy: the API client for `configuration.scrapeVia` `apiserver` and `auto`; without one
+    ///   every pod is scraped directly.
+    public init(transport: HTTPTransport, configuration: Configuration = .init(), podProxy: RESTClient? = nil) {
         self.transport = transport
         self.configuration = configuration
+        self.podProxy = podProxy
     }
+
+    /// The mode in effect: `configuration.scrapeVia`, or `direct` without an API client for the pod proxy.
+    public nonisolated var scrapeVia: ScrapeVia { podProxy == nil ? .direct : configuration.scrapeVia }
 
     /// Drops everything remembered for the PodAutoscaler `key` (it was deleted).
     public func forget(key: String) {
         tracker.forget(collector: key)
         lastCollect[key] = nil
+        routes.forget(key: key)
     }
+
+    /// The route `auto` chose for `key`, if it has (diagnostics and tests).
+    public func chosenRoute(key: String) -> ScrapeRoute? { routes.chosen[key]?.route }
 
     /// The pods whose counter or histogram baselines are remembered for `key` (diagnostics and tests).
     public func trackedPods(key: String) -> Set<String> { tracker.pods(collector: key) }
@@ -55,7 +68,7 @@ public actor MetricsCollector {
                 guard let ip = pod.ip, !ip.isEmpty else { continue }
                 let url = endpoint.url(ip: ip)
                 sourceURL[i, default: [:]][pod.name] = url
-                jobs.add(.scrape, url: url, pod: pod.name, sourceIndex: i)
+                jobs.add(.scrape, url: url, pod: pod.name, sourceIndex: i, proxyPath: endpoint.proxyPath(namespace: namespace, pod: pod.name))
             }
         }
         // Signals read every observable pod once: the endpoint of a source of its role, else the first one.
@@ -68,7 +81,7 @@ public actor MetricsCollector {
             else { continue }
             let url = endpoint.url(ip: ip)
             signalURL[pod.name] = url
-            jobs.add(.scrape, url: url, pod: pod.name, sourceIndex: nil)
+            jobs.add(.scrape, url: url, pod: pod.name, sourceIndex: nil, proxyPath: endpoint.proxyPath(namespace: namespace, pod: pod.name))
         }
         // Prometheus sources: one query, or one per observable pod when the template uses {{pod}}.
         var queryURL: [Int: [String?: String]] = [:]
@@ -93,7 +106,7 @@ public actor MetricsCollector {
         var wanted = Set(sources.filter { $0.metricSourceType == MetricSourceType.pod.rawValue }
             .flatMap { MetricNames.candidates($0.targetMetric) })
         if wantsSignals { for name in SignalDeriver.metricNames { wanted.formUnion(MetricNames.candidates(name)) } }
-        let outcomes = await run(planned.jobs, wanted: wanted)
+        let (outcomes, route) = await runRouted(key: key, jobs: planned.jobs, wanted: wanted, now: now)
         for (job, outcome) in zip(planned.jobs, outcomes) {
             if case .failed(let message) = outcome {
                 failures.append(ScrapeFailure(pod: job.pod, sourceIndex: job.sourceIndex, message: message))
@@ -165,7 +178,7 @@ public actor MetricsCollector {
         }
         lastCollect[key] = max(now, lastCollect[key] ?? now)
         tracker.retain(collector: key, pods: Set(pods.map(\.name)))
-        return MetricsCollection(sources: snapshots, signals: signals, failures: failures)
+        return MetricsCollection(sources: snapshots, signals: signals, failures: failures, route: route)
     }
 
     private static func sample(_ pod: PodInfo, _ value: Double?) -> PodSample {
@@ -201,6 +214,8 @@ public actor MetricsCollector {
         var url: String
         var pod: String?
         var sourceIndex: Int?
+        /// The pod proxy path of a scrape (`/api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH`).
+        var proxyPath: String?
     }
 
     /// Requests deduplicated by URL; a job keeps the lowest source index that needs it.
@@ -208,37 +223,62 @@ public actor MetricsCollector {
         var jobs: [Job] = []
         var index: [String: Int] = [:]
 
-        mutating func add(_ kind: Job.Kind, url: String, pod: String?, sourceIndex: Int?) {
+        mutating func add(_ kind: Job.Kind, url: String, pod: String?, sourceIndex: Int?, proxyPath: String? = nil) {
             if let i = index[url] {
                 if let s = sourceIndex, jobs[i].sourceIndex.map({ s < $0 }) ?? true { jobs[i].sourceIndex = s }
                 return
             }
             index[url] = jobs.count
-            jobs.append(Job(kind: kind, url: url, pod: pod, sourceIndex: sourceIndex))
+            jobs.append(Job(kind: kind, url: url, pod: pod, sourceIndex: sourceIndex, proxyPath: proxyPath))
         }
     }
 
-    private func run(_ jobs: [Job], wanted: Set<String>) async -> [Outcome] {
-        let transport = self.transport, configuration = self.configuration
-        let work: [@Sendable () async -> Outcome] = jobs.map { job in
-            { await Self.perform(job, transport: transport, configuration: configuration, wanted: wanted) }
+    /// One request's outcome, and for scrapes whether the pod answered at all.
+    struct Attempt: Sendable {
+        var outcome: Outcome
+        /// The pod (or Prometheus) answered, whatever it said.
+        var reached = false
+        /// No connection (refused, no route, timed out): the address may not be routed here.
+        var unreachable = false
+    }
+
+    /// Runs `jobs` (`route` for the scrapes: direct, or through the API server's pod proxy).
+    func run(_ jobs: [Job], wanted: Set<String>, route: ScrapeRoute = .direct) async -> [Attempt] {
+        let transport = self.transport, configuration = self.configuration, proxy = route == .apiserver ? podProxy : nil
+        let work: [@Sendable () async -> Attempt] = jobs.map { job in
+            { await Self.perform(job, transport: transport, proxy: proxy, configuration: configuration, wanted: wanted) }
         }
         let results = await HTTPFetch.runBounded(work, limit: configuration.maxConcurrentScrapes)
-        return results.map { $0 ?? .failed("the request did not run") }
+        return results.map { $0 ?? Attempt(outcome: .failed("the request did not run")) }
     }
 
-    private static func perform(_ job: Job, transport: HTTPTransport, configuration: Configuration, wanted: Set<String>) async -> Outcome {
+    private static func perform(_ job: Job, transport: HTTPTransport, proxy: RESTClient?, configuration: Configuration,
+                                wanted: Set<String>) async -> Attempt {
         switch job.kind {
         case .scrape:
-            let fetched = await HTTPFetch.get(
-                transport, url: job.url, accept: acceptHeader, timeout: configuration.scrapeTimeout, tls: configuration.tls)
+            let fetched: Result<[UInt8], FetchError>
+            if let proxy, let path = job.proxyPath {
+                fetched = await HTTPFetch.getThroughAPIServer(proxy, path: path, accept: acceptHeader, timeout: configuration.scrapeTimeout)
+            } else {
+                fetched = await HTTPFetch.get(
+                    transport, url: job.url, accept: acceptHeader, timeout: configuration.scrapeTimeout, tls: configuration.tls)
+            }
             switch fetched {
-            case .failure(let e): return .failed("scrape failed: \(e.message)")
+            case .failure(let e): return Attempt(outcome: .failed("scrape failed: \(e.message)"), reached: e.reached, unreachable: e.unreachable)
             case .success(let body):
-                do { return .metrics(MetricSet(try PrometheusText.parse(body, only: wanted))) } catch {
-                    return .failed("scrape of \(HTTPFetch.redacted(job.url)) is not valid Prometheus text: \(error)")
+                do { return Attempt(outcome: .metrics(MetricSet(try PrometheusText.parse(body, only: wanted))), reached: true) } catch {
+                    return Attempt(outcome: .failed("scrape of \(HTTPFetch.redacted(job.url)) is not valid Prometheus text: \(error)"), reached: true)
                 }
             }
+        case .query:
+            return Attempt(outcome: await query(job, transport: transport, configuration: configuration))
+        }
+    }
+
+    private static func query(_ job: Job, transport: HTTPTransport, configuration: Configuration) async -> Outcome {
+        switch job.kind {
+        case .scrape:
+            return .failed("not a query")
         case .query:
             let fetched = await HTTPFetch.get(
                 transport, url: job.url, accept: "application/json", timeout: configuration.scrapeTimeout, tls: configuration.tls)

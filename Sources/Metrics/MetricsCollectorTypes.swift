@@ -42,12 +42,19 @@ extension MetricsCollector {
         public var tls: TLSOptions
         /// The quantile read from histogram metrics used as pod sources.
         public var histogramQuantile: Double
+        /// How pods are reached (`--scrape-via`); `apiserver` and `auto` need the collector's `podProxy` client.
+        public var scrapeVia: ScrapeVia
+        /// Pod scrapes per second through the API server above which the collection carries a warning (once).
+        public var podProxyWarnRate: Double
 
-        public init(scrapeTimeout: Double = 3, maxConcurrentScrapes: Int = 16, tls: TLSOptions = .init(), histogramQuantile: Double = 0.9) {
+        public init(scrapeTimeout: Double = 3, maxConcurrentScrapes: Int = 16, tls: TLSOptions = .init(), histogramQuantile: Double = 0.9,
+                    scrapeVia: ScrapeVia = .direct, podProxyWarnRate: Double = 100) {
             self.scrapeTimeout = scrapeTimeout
             self.maxConcurrentScrapes = maxConcurrentScrapes
             self.tls = tls
             self.histogramQuantile = histogramQuantile
+            self.scrapeVia = scrapeVia
+            self.podProxyWarnRate = podProxyWarnRate
         }
     }
 
@@ -58,11 +65,15 @@ extension MetricsCollector {
         /// Keys from `Signal`; only the signals that could be computed.
         public var signals: [String: Double]
         public var failures: [ScrapeFailure]
+        /// How the pods were reached, and whether `auto` just decided.
+        public var route: RouteReport
 
-        public init(sources: [SourceSnapshot] = [], signals: [String: Double] = [:], failures: [ScrapeFailure] = []) {
+        public init(sources: [SourceSnapshot] = [], signals: [String: Double] = [:], failures: [ScrapeFailure] = [],
+                    route: RouteReport = RouteReport()) {
             self.sources = sources
             self.signals = signals
             self.failures = failures
+            self.route = route
         }
     }
 

@@ -1,4 +1,5 @@
 import KubeAPI
+import KubeClient
 
 /// Where a `pod` source's metrics are served on each pod: `protocol://ip:port/path`.
 struct ScrapeEndpoint: Sendable, Hashable {
@@ -25,6 +26,11 @@ struct ScrapeEndpoint: Sendable, Hashable {
     func url(ip: String) -> String {
         let host = ip.contains(":") && !ip.hasPrefix("[") ? "[\(ip)]" : ip
         return "\(scheme)://\(host):\(port)\(path)"
+    }
+
+    /// The same endpoint through the API server's pod proxy (`https:NAME:PORT` for https).
+    func proxyPath(namespace: String, pod: String) -> String {
+        PodProxy.path(namespace: namespace, pod: pod, port: port, https: scheme == "https", path: path)
     }
 }
 

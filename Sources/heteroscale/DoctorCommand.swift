@@ -25,7 +25,12 @@ struct DoctorCommand: AsyncParsableCommand {
     @Option(help: "Where the controller's leader-election Lease lives, as `heteroscale controller --leader-election-namespace` (default: the kubeconfig's namespace).")
     var leaderElectionNamespace: String?
 
+    @Option(help: ArgumentHelp("Check as for `heteroscale controller --scrape-via MODE` (direct, apiserver, auto; default: the controller's default here).",
+                               valueName: "mode"))
+    var scrapeVia: String?
+
     func validate() throws {
+        if let scrapeVia, ScrapeVia(rawValue: scrapeVia) == nil { throw ValidationError("--scrape-via must be direct, apiserver or auto") }
         guard probeTimeout > 0 else { throw ValidationError("--probe-timeout must be positive") }
         do { _ = try HeteroScaleManager.enabled(from: controllers) } catch { throw ValidationError("\(error)") }
     }
@@ -46,7 +51,8 @@ struct DoctorCommand: AsyncParsableCommand {
             let enabled = (try? HeteroScaleManager.enabled(from: controllers)) ?? []
             report = try await Doctor.check(RESTClient(config: config), watchNamespace: namespace, probeTimeout: probeTimeout,
                                             deploymentGroups: !enabled.isDisjoint(with: [DeploymentGroupController.name, DeploymentGroupController.gateName]),
-                                            leaseNamespace: leaderElectionNamespace)
+                                            leaseNamespace: leaderElectionNamespace,
+                                            scrapeVia: scrapeVia.flatMap(ScrapeVia.init(rawValue:)))
         } catch {
             Self.fail(CommandFailure(description: Doctor.explain(error, server: config.server), exitCode: 2))
         }
@@ -63,7 +69,15 @@ struct DoctorCommand: AsyncParsableCommand {
             case nil: print("  ?   \(p.label): \(p.error ?? "unknown")")
             }
         }
-        print("Pod metrics endpoints (the controller scrapes pod IPs directly, from where it runs):")
+        if let p = report.podProxy {
+            switch p.allowed {
+            case true?: print("  yes \(p.label) (scrapes through the API server's pod proxy)")
+            case false?: print("  \(report.scrapeVia == .apiserver ? "NO " : "no ") \(p.label) (scrapes through the API server's pod proxy): \(p.fix)")
+            case nil: print("  ?   \(p.label): \(p.error ?? "unknown")")
+            }
+        }
+        print("Scrape mode:   \(report.scrapeSummary)")
+        print("Pod metrics endpoints (probed as the controller will scrape them):")
         if let note = report.podProbeNote { print("  -   \(note)") }
         for probe in report.podProbes {
             print("  \(probe.reachable ? "ok " : "NO ") \(probe.autoscaler): pod \(probe.pod) at \(probe.endpoint): \(probe.detail)")

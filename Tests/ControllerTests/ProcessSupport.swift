@@ -203,9 +203,13 @@ struct ClusterFixture {
     let dir: TestDirectory
     var kubeconfig: String { dir.path("kubeconfig") }
 
-    static func start() async throws -> ClusterFixture {
+    /// `podIPPrefix` is what the kubelet hands out; `podNetwork` is where the emulator's pod proxy dials a pod IP
+    /// (a prefix other than `FakeEngines.ipPrefix` mapped back onto it makes pods reachable only through the proxy).
+    static func start(podIPPrefix: String = FakeEngines.ipPrefix,
+                      podNetwork: @escaping @Sendable (String) -> String = { $0 }) async throws -> ClusterFixture {
         var config = KubeEmulator.Configuration()
-        config.kubelet = KubeletOptions(readyDelay: .milliseconds(200), nodeName: "gpu-node-1", podIPPrefix: FakeEngines.ipPrefix)
+        config.kubelet = KubeletOptions(readyDelay: .milliseconds(200), nodeName: "gpu-node-1", podIPPrefix: podIPPrefix)
+        config.podNetwork = podNetwork
         let emulator = KubeEmulator(configuration: config)
         let port = try await emulator.start()
         let dir = try TestDirectory("heteroscale-e2e")

@@ -84,6 +84,28 @@ import KubeAPI
         #expect(wide.permissions.filter { $0.allowed == false }.allSatisfy { $0.fix.contains("ClusterRoleBinding") && $0.fix.contains("--namespace") })
     }
 
+    /// Without `get pods/proxy`: `apiserver` cannot scrape at all (a problem, with what grants it), `auto` has no
+    /// fallback (a warning), `direct` does not ask.
+    @Test(arguments: [ScrapeVia.direct, .apiserver, .auto])
+    func aDeniedPodProxyMattersOnlyToTheModesThatUseIt(mode: ScrapeVia) async throws {
+        let server = try await TestHTTPServer()
+        defer { server.stop() }
+        let report = try await Doctor.check(Self.client(server, mode: "noproxy"), scrapeVia: mode)
+        #expect(report.permissions.allSatisfy { $0.allowed == true })
+        switch mode {
+        case .direct:
+            #expect(report.podProxy == nil && report.problems == 0 && report.warnings.isEmpty)
+        case .apiserver:
+            #expect(report.podProxy?.allowed == false && report.problems == 1)
+            #expect(report.podProxy?.fix.contains("scrapeVia: apiserver or auto") == true, "\(report.podProxy?.fix ?? "")")
+            #expect(report.scrapeSummary.hasSuffix("but get pods/proxy is not allowed"))
+        case .auto:
+            #expect(report.podProxy?.allowed == false && report.problems == 0)
+            #expect(report.warnings.count == 1 && report.warnings[0].hasPrefix("get pods/proxy is not allowed: --scrape-via auto cannot fall back"))
+            #expect(report.scrapeSummary.contains("no fallback"))
+        }
+    }
+
     @Test func anOlderServerThanSupportedIsAWarning() async throws {
         let server = try await TestHTTPServer()
         defer { server.stop() }

@@ -86,6 +86,7 @@ import YAML
         ["podAntiAffinity=hard"], ["podAntiAffinity=none", "podDisruptionBudget.enabled=false"],
         ["metrics.serviceMonitor.enabled=true", "metrics.serviceMonitor.labels.release=prom"], ["rbac.create=false", "serviceAccount.create=false"],
         ["metrics.service.enabled=false", "logFormat=text", "logLevel=debug", "advisory=true"],
+        ["scrapeVia=auto"], ["scrapeVia=apiserver", "watchNamespace=team"],
     ])
     func theChartLintsStrictly(sets: [String]) throws {
         let out = try runCommand(try #require(Self.helm), ["lint", "--strict", "\(Self.root)/charts/heteroscale"] + sets.flatMap { ["--set", $0] })
@@ -99,6 +100,7 @@ import YAML
         (["replicas=0"], "replicas: Must be greater than or equal to 1"),
         (["logFormat=yaml"], "logFormat"),
         (["podAntiAffinity=always"], "podAntiAffinity"),
+        (["scrapeVia=sometimes"], "scrapeVia"),
         (["metrics.servicemonitor.enabled=true"], "Additional property servicemonitor is not allowed"),
         (["leaderElect=false"], "replicas=2 needs leaderElect=true"),
         (["metrics.service.enabled=false", "metrics.serviceMonitor.enabled=true"], "metrics.serviceMonitor.enabled needs metrics.service.enabled=true"),
@@ -135,5 +137,27 @@ import YAML
             .first { $0["kind"]?.stringValue == "ServiceMonitor" }
         #expect(monitor?["metadata"]?["labels"]?["release"] == "prom")
         #expect(monitor?["spec"]?["endpoints"]?[0]?["port"] == "metrics")
+    }
+
+    /// `get pods/proxy` is granted only for the modes that scrape through the API server's pod proxy, and the mode
+    /// reaches the controller as `--scrape-via`; doctor asks for the same permission (`PodProxy.permission`).
+    @Test(.enabled(if: helm != nil), arguments: [
+        // (--set values, namespace the controller watches, mode passed, pods/proxy granted)
+        ([String](), nil as String?, "direct", false),
+        (["scrapeVia=direct"], nil, "direct", false),
+        (["scrapeVia=auto"], nil, "auto", true),
+        (["scrapeVia=apiserver"], nil, "apiserver", true),
+        (["scrapeVia=auto", "watchNamespace=team"], "team", "auto", true),
+        (["scrapeVia=apiserver", "deploymentGroups.enabled=false"], nil, "apiserver", true),
+    ])
+    func podProxyIsGrantedOnlyWhenTheModeUsesIt(sets: [String], namespace: String?, mode: String, granted: Bool) throws {
+        let objects = try Self.render(sets)
+        let p = PodProxy.permission
+        let need = Doctor.Requirement(verb: p.verb, group: p.group, resource: p.resource, subresource: p.subresource, clusterWide: true)
+        #expect(Self.grants(objects, need, namespace: namespace) == granted, "\(sets)")
+        #expect(ScrapeVia(rawValue: mode)?.usesPodProxy == granted)
+        let args = Self.args(objects)
+        let i = try #require(args.firstIndex(of: "--scrape-via"), "\(args)")
+        #expect(args[i + 1] == mode)
     }
 }

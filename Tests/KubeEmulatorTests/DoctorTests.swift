@@ -33,7 +33,7 @@ struct DoctorPodProbeTests {
     }
 
     /// A Deployment `name` with one running pod at `ip`, and a KPA PodAutoscaler scraping `port`.
-    static func seed(_ emulator: KubeEmulator, name: String, ip: String, port: Int) throws {
+    static func seed(_ emulator: KubeEmulator, name: String, ip: String, port: Int, path: String = "/metrics") throws {
         _ = try emulator.apply([
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": .string(name), "namespace": "default"],
             "spec": ["replicas": 1, "selector": ["matchLabels": ["app": .string(name)]],
@@ -48,7 +48,8 @@ struct DoctorPodProbeTests {
             "apiVersion": "heteroscale.io/v1alpha1", "kind": "PodAutoscaler", "metadata": ["name": .string(name), "namespace": "default"],
             "spec": ["scaleTargetRef": ["apiVersion": "apps/v1", "kind": "Deployment", "name": .string(name)],
                      "minReplicas": 1, "maxReplicas": 4, "scalingStrategy": "KPA",
-                     "metricsSources": [["metricSourceType": "pod", "targetMetric": "num_requests_running", "targetValue": "10", "port": .string(String(port))]]],
+                     "metricsSources": [["metricSourceType": "pod", "targetMetric": "num_requests_running", "targetValue": "10", "port": .string(String(port)),
+                                             "path": .string(path)]]],
         ])
     }
 
@@ -79,6 +80,42 @@ struct DoctorPodProbeTests {
             #expect(unroutable.detail.contains("pod IPs are not routed to this machine"))
             #expect(unroutable.detail.contains("run the controller in-cluster (charts/heteroscale)"))
             #expect(report.problems == 2 + report.crds.filter { !$0.installed }.count)
+        }
+    }
+
+    /// `--scrape-via` in doctor: the mode assumed (out of cluster the default is auto) and why; `get pods/proxy`
+    /// asked only when the mode can use the proxy; a pod whose IP does not answer from here but does from the
+    /// emulator (its pod network maps 127.0.60.2 to the emulator's own address) is reachable through the proxy.
+    @Test(arguments: [ScrapeVia.direct, .apiserver, .auto, nil])
+    func thePodProxyModeIsCheckedAndExplained(mode: ScrapeVia?) async throws {
+        try await withEmulator({ $0.podNetwork = { $0 == "127.0.60.2" ? "127.0.0.1" : $0 } }) { emulator, client in
+            let crd = try YAML.load(try String(contentsOf: Self.repositoryRoot.appendingPathComponent("crds/heteroscale.io_podautoscalers.yaml"), encoding: .utf8))
+            _ = try await client.json(method: "POST", path: "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body: crd)
+            let apiPort = try #require(Int(client.config.server.split(separator: ":").last ?? ""))
+            // The emulator's /version stands in for the pod's metrics endpoint (an answer that is not a Status).
+            try Self.seed(emulator, name: "hidden", ip: "127.0.60.2", port: apiPort, path: "/version")
+            let report = try await Doctor.check(client, probeTimeout: 1, scrapeVia: mode)
+            let probe = try #require(report.podProbes.first)
+            // The default is auto out of cluster; direct when these tests themselves run in a pod.
+            let (expected, why) = mode.map { ($0, "--scrape-via \($0)") } ?? ScrapeVia.defaultMode(for: client.config)
+            #expect(report.scrapeVia == expected)
+            let proxyPath = "/api/v1/namespaces/default/pods/hidden-0:\(apiPort)/proxy/version"
+            switch expected {
+            case .direct:
+                #expect(report.podProxy == nil)
+                #expect(!probe.reachable)
+                #expect(report.scrapeSummary.hasPrefix("direct (\(why)): pods are scraped at their IPs"))
+            case .apiserver:
+                #expect(report.podProxy?.allowed == true && report.podProxy?.label == "get pods/proxy (all namespaces)")
+                #expect(probe.reachable && probe.detail == "reachable through the API server's pod proxy (HTTP 200 on \(proxyPath))", "\(probe.detail)")
+                #expect(report.scrapeSummary.hasPrefix("apiserver (--scrape-via apiserver): every pod scrape goes through the API server's pod proxy"))
+            case .auto:
+                #expect(report.podProxy?.allowed == true)
+                #expect(probe.reachable && probe.detail.hasPrefix("not reachable directly; reachable through the API server's pod proxy"), "\(probe.detail)")
+                #expect(report.scrapeSummary == "auto (\(why)): pod IPs do not answer from here, so pods will be scraped through the API server's pod proxy",
+                        "\(report.scrapeSummary)")
+            }
+            #expect(report.problems == (expected == .direct ? 1 : 0) + report.crds.filter { !$0.installed }.count)
         }
     }
 }

@@ -12,7 +12,7 @@ import Foundation
 ///   /connections          how many TCP connections the server has accepted
 ///   /fake/MODE/...        a minimal API server for doctor: /version, heteroscale.io discovery, an empty
 ///                         PodAutoscaler list and SelfSubjectAccessReviews; MODE is ok | nocrds | denied |
-///                         unauth | forbidden | old (Kubernetes 1.27) | nsonly (cluster-wide reviews denied) |
+///                         unauth | forbidden | old (Kubernetes 1.27) | nsonly (cluster-wide reviews denied) | noproxy (no pods/proxy) |
 ///                         html (every path is a web page) | html401 (an auth proxy's HTML 401 page).
 ///                         Every fake call needs "Authorization: Bearer good" (else 401).
 final class TestHTTPServer: Sendable {
@@ -161,6 +161,8 @@ class Handler(BaseHTTPRequestHandler):
             review = json.loads(body)
             attrs = review["spec"]["resourceAttributes"]
             allowed = not (mode == "denied" and attrs.get("group") == "coordination.k8s.io")
+            if mode == "noproxy" and attrs.get("resource") == "pods" and attrs.get("subresource") == "proxy":
+                allowed = False
             if mode == "nsonly" and not attrs.get("namespace"):
                 allowed = False
             review["status"] = {"allowed": allowed}

@@ -43,9 +43,10 @@ final class MetricsTestServer: Sendable {
     }
 
     /// Serves `body` at `http://ip:port/path`, after `delayMs`, with `status`.
-    func route(ip: String, path: String = "/metrics", body: String, status: Int = 200, delayMs: Int = 0) async throws {
+    func route(ip: String, path: String = "/metrics", body: String, status: Int = 200, delayMs: Int = 0, contentType: String? = nil) async throws {
         let key = PercentEncoding.encode(ip + path)
-        try await post("/_control/route?key=\(key)&status=\(status)&delay_ms=\(delayMs)", Array(body.utf8))
+        let ctype = contentType.map { "&ctype=\(PercentEncoding.encode($0))" } ?? ""
+        try await post("/_control/route?key=\(key)&status=\(status)&delay_ms=\(delayMs)\(ctype)", Array(body.utf8))
     }
 
     func route(ip: String, path: String = "/metrics", bytes: [UInt8]) async throws {
@@ -114,7 +115,8 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         with lock:
             if u.path == "/_control/route":
-                routes[q["key"]] = {"status": int(q.get("status", "200")), "body": body, "delay": float(q.get("delay_ms", "0")) / 1000}
+                routes[q["key"]] = {"status": int(q.get("status", "200")), "body": body, "delay": float(q.get("delay_ms", "0")) / 1000,
+                                    "ctype": q.get("ctype")}
             elif u.path == "/_control/query":
                 queries[q["query"]] = {"status": int(q.get("status", "200")), "body": body}
             elif u.path == "/_control/reset":
@@ -148,7 +150,10 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(404, b"not found")
             if route["delay"] > 0:
                 time.sleep(route["delay"])
-            self.reply(route["status"], route["body"])
+            if route.get("ctype"):
+                self.reply(route["status"], route["body"], route["ctype"])
+            else:
+                self.reply(route["status"], route["body"])
         finally:
             with lock:
                 stats["inflight"] -= 1

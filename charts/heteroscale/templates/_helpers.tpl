@@ -44,3 +44,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "heteroscale.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
+
+{{/*
+The --scrape-via mode (direct, apiserver or auto); anything else fails the render.
+*/}}
+{{- define "heteroscale.scrapeVia" -}}
+{{- $mode := .Values.scrapeVia | default "direct" -}}
+{{- if not (has $mode (list "direct" "apiserver" "auto")) -}}
+{{- fail (printf "scrapeVia must be direct, apiserver or auto, not %q" $mode) -}}
+{{- end -}}
+{{- $mode -}}
+{{- end }}
