@@ -66,6 +66,8 @@ struct PlacementState {
 struct GroupState {
     var request: PlacementRequest
     var roleIndex: [String: Int]
+    /// The smallest whole-number vector with the roles' weight proportions (`SchedulingCycle.unitVector`).
+    var unit: [Int]
     var placements: [PlacementState] = []
     var decisions: [PlacementDecision] = []
     var shortfalls: [Shortfall] = []
@@ -95,7 +97,7 @@ struct SchedulingCycle {
         groups = sorted.map { r in
             var index: [String: Int] = [:]
             for (i, role) in r.roles.enumerated() where index[role.name] == nil { index[role.name] = i }
-            return GroupState(request: r, roleIndex: index)
+            return GroupState(request: r, roleIndex: index, unit: Self.unitVector(r.roles.map(\.weight)))
         }
     }
 

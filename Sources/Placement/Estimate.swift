@@ -20,25 +20,24 @@ struct RoleNeed: Sendable {
     var sigs: [Int32]
 }
 
-/// What a domain would give a request.
-struct Estimate: Sendable {
-    /// The GPU type chosen per need (the first preference that fits the whole count).
-    var types: [Int32]
-    /// GPUs taken per class (low, medium, high).
-    var gpus: (Int, Int, Int)
-}
-
-/// Histograms modified during one evaluation (copies; the topology is not touched).
+/// Histograms modified during one evaluation (copies; the topology is not touched), and the GPU type the
+/// evaluation chose per need. Reused from one evaluation to the next, so an evaluation allocates nothing.
 struct HistScratch {
     private var keys: [Int] = []
     private var values: [Int32] = []
     private var width = 1
+    /// The GPU type chosen per need by the last `estimate` (the first preference that fits the whole count).
+    private(set) var chosen: [Int32] = []
 
-    mutating func reset(width: Int) {
+    mutating func reset(width: Int, needs: Int) {
         keys.removeAll(keepingCapacity: true)
         values.removeAll(keepingCapacity: true)
         self.width = width
+        chosen.removeAll(keepingCapacity: true)
+        for _ in 0..<needs { chosen.append(-1) }
     }
+
+    mutating func choose(_ t: Int32, for k: Int) { chosen[k] = t }
 
     @inline(__always) private func slot(_ base: Int) -> Int? {
         for i in keys.indices where keys[i] == base { return i * width }
@@ -148,13 +147,14 @@ extension Topology {
         return false
     }
 
-    /// How `counts` instances of each need would fit in `d`, or nil when they do not all fit. Roles are taken in
-    /// the needs' order; each gets the first of its types with room for all its instances.
-    func estimate(_ d: DomainRef, _ needs: [RoleNeed], _ counts: [Int], _ scratch: inout HistScratch) -> Estimate? {
-        scratch.reset(width: histWidth)
+    /// How `counts` instances of each need would fit in `d`: the GPUs taken per class (low, medium, high), with the
+    /// type chosen per need in `scratch.chosen`; nil when they do not all fit. Roles are taken in the needs'
+    /// order; each gets the first of its types with room for all its instances.
+    func estimate(_ d: DomainRef, _ needs: [RoleNeed], _ counts: [Int], _ scratch: inout HistScratch) -> (Int, Int, Int)? {
+        scratch.reset(width: histWidth, needs: needs.count)
         let array = histArray(d)
         let classes = classes(d)
-        var est = Estimate(types: [Int32](repeating: -1, count: needs.count), gpus: (0, 0, 0))
+        var gpus = (0, 0, 0)
         for (k, need) in needs.enumerated() {
             let c = counts[k]
             guard c > 0 else { continue }
@@ -173,7 +173,7 @@ extension Topology {
                 }
             }
             guard chosen >= 0 else { return nil }
-            est.types[k] = chosen
+            scratch.choose(chosen, for: k)
             var remaining = c
             for cls in classes where remaining > 0 {
                 while remaining > 0 {
@@ -190,15 +190,15 @@ extension Topology {
                     scratch.move(array, bestBase, from: bestF, to: bestF - take * g)
                     remaining -= take
                     switch cls {
-                    case 0: est.gpus.0 += take * g
-                    case 1: est.gpus.1 += take * g
-                    default: est.gpus.2 += take * g
+                    case 0: gpus.0 += take * g
+                    case 1: gpus.1 += take * g
+                    default: gpus.2 += take * g
                     }
                 }
             }
             if remaining > 0 { return nil }
         }
-        return est
+        return gpus
     }
 
     /// An upper bound on the instances of `need` the domain holds (free GPUs of its best type ÷ GPUs each).

@@ -69,6 +69,13 @@ public struct PlannedPlacement: Sendable, Hashable {
     /// more than 63 characters are cut and end in a hash of the whole.
     public static func labelValue(level: AffinityDomain, domain: String) -> String {
         if level == .cluster { return "cluster" }
+        // Fast path: already a valid label value (ASCII alphanumerics inside, `-`, `_`, `.`; at most 63).
+        let u = domain.utf8
+        func alnum(_ b: UInt8) -> Bool { (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) }
+        if let f = u.first, let l = u.last, u.count <= 63, alnum(f), alnum(l),
+           u.allSatisfy({ alnum($0) || $0 == 45 || $0 == 95 || $0 == 46 }) {
+            return domain
+        }
         var s = String(domain.map { c -> Character in
             if c.isASCII && (c.isLetter || c.isNumber || c == "-" || c == "_" || c == ".") { return c }
             return c == "/" ? "." : "-"

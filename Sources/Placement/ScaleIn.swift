@@ -16,7 +16,7 @@ extension SchedulingCycle {
         let req = groups[g].request
         let n = req.roles.count
         var remove = req.roles.map { max(0, -$0.delta) }
-        let unit = Self.unitVector(req.roles.map(\.weight))
+        let unit = groups[g].unit
         guard remove.contains(where: { $0 > 0 }) else { return }
         let order = groups[g].placements.indices.sorted { a, b in
             let x = groups[g].placements[a], y = groups[g].placements[b]

@@ -27,8 +27,9 @@ struct CandidateScore: Sendable {
 struct Candidate: Sendable {
     var domain: DomainRef
     var placement: Int?
-    /// The request's needs with the GPU types this candidate allows (a grown placement keeps its roles' types).
-    var needs: [RoleNeed]
+    /// For a grown placement: the request's needs with the GPU types it keeps (its roles' types); nil for a
+    /// new placement, which takes the request's needs as they are (no copy per domain: there are hundreds).
+    var grownNeeds: [RoleNeed]?
 }
 
 extension SchedulingCycle {
@@ -76,71 +77,101 @@ extension SchedulingCycle {
             blindScaleOut(g, needs, deltas)
             return
         }
-        let unit = Self.unitVector(req.roles.map(\.weight))
+        let unit = groups[g].unit
         let u = needs.map { unit[$0.role] }
         let whole = zip(deltas, u).map { d, k in k > 0 ? (d + k - 1) / k : 1 }.max() ?? 1
         func counts(_ m: Int) -> [Int] { m >= whole ? deltas : zip(deltas, u).map { min($0, m * $1) } }
 
         // Candidates: grow each placement at the affinity level, or open one in any other domain of that level.
+        // (A group has a handful of placements: a linear scan beats hashing every one of the 600+ S1s.)
         var candidates: [Candidate] = []
-        var taken = Set<DomainRef>()
+        var taken: [DomainRef] = []
         for (i, p) in groups[g].placements.enumerated() where p.level == req.affinity {
             guard let d = p.domain else { continue }
-            taken.insert(d)
+            taken.append(d)
             var n = needs
             for k in n.indices where p.counts[n[k].role] > 0 {
                 n[k].types = p.types[n[k].role].flatMap { topo.typeIndex[$0] }.map { [$0] } ?? []
             }
-            candidates.append(Candidate(domain: d, placement: i, needs: n))
+            candidates.append(Candidate(domain: d, placement: i, grownNeeds: n))
         }
-        switch req.affinity {
-        case .s1:
-            for s in 0..<topo.s1Count where !taken.contains(.s1(s)) { candidates.append(Candidate(domain: .s1(s), placement: nil, needs: needs)) }
-        case .s2:
-            for s in 0..<topo.s2Count where !taken.contains(.s2(s)) { candidates.append(Candidate(domain: .s2(s), placement: nil, needs: needs)) }
-        case .cluster:
-            if !taken.contains(.cluster) { candidates.append(Candidate(domain: .cluster, placement: nil, needs: needs)) }
+        let domainCount = switch req.affinity {
+        case .s1: topo.s1Count
+        case .s2: topo.s2Count
+        case .cluster: 1
         }
+        candidates.reserveCapacity(candidates.count + domainCount)
+        for s in 0..<domainCount {
+            let d: DomainRef = switch req.affinity {
+            case .s1: .s1(s)
+            case .s2: .s2(s)
+            case .cluster: .cluster
+            }
+            if !taken.contains(d) { candidates.append(Candidate(domain: d, placement: nil, grownNeeds: nil)) }
+        }
+        func needsOf(_ c: Candidate) -> [RoleNeed] { c.grownNeeds ?? needs }
 
         // Every candidate that takes the whole request, else the ones that take the most whole units.
         let full = counts(whole)
-        var scored: [(candidate: Int, score: CandidateScore, estimate: Estimate)] = []
+        var scored: [(candidate: Int, score: CandidateScore)] = []
         for (ci, c) in candidates.enumerated() {
-            if case .s1(let s) = c.domain, topo.cannotHold(s1: s, c.needs, full) { continue }
-            guard let est = topo.estimate(c.domain, c.needs, full, &scratch) else { continue }
-            scored.append((ci, score(preferences, c, est, full, units: whole), est))
+            let cn = needsOf(c)
+            if case .s1(let s) = c.domain, topo.cannotHold(s1: s, cn, full) { continue }
+            guard let gpus = topo.estimate(c.domain, cn, full, &scratch) else { continue }
+            scored.append((ci, score(preferences, c, cn, scratch.chosen, gpus, full, units: whole)))
         }
         if scored.isEmpty && whole > 1 {
             var bestUnits = 1
             for (ci, c) in candidates.enumerated() {
                 var upper = whole - 1
-                for k in c.needs.indices where u[k] > 0 { upper = min(upper, topo.roughSlots(c.domain, c.needs[k]) / u[k]) }
+                let cn = needsOf(c)
+                for k in cn.indices where u[k] > 0 { upper = min(upper, topo.roughSlots(c.domain, cn[k]) / u[k]) }
                 guard upper >= bestUnits else { continue }
                 var lo = 0, hi = upper
                 while lo < hi {
                     let mid = (lo + hi + 1) / 2
-                    if topo.estimate(c.domain, c.needs, counts(mid), &scratch) != nil { lo = mid } else { hi = mid - 1 }
+                    if topo.estimate(c.domain, cn, counts(mid), &scratch) != nil { lo = mid } else { hi = mid - 1 }
                 }
-                guard lo >= 1, let est = topo.estimate(c.domain, c.needs, counts(lo), &scratch) else { continue }
+                guard lo >= 1, let gpus = topo.estimate(c.domain, cn, counts(lo), &scratch) else { continue }
                 bestUnits = max(bestUnits, lo)
-                scored.append((ci, score(preferences, c, est, counts(lo), units: lo), est))
+                scored.append((ci, score(preferences, c, cn, scratch.chosen, gpus, counts(lo), units: lo)))
             }
         }
-        scored.sort { $0.score.isBetter(than: $1.score) }
 
-        for (rank, s) in scored.enumerated() {
+        /// Places the candidate `scored[si]`; false when its nodes cannot take it after all.
+        func attempt(_ si: Int, runnerUp: CandidateScore?) -> Bool {
+            let s = scored[si]
             let c = candidates[s.candidate]
             var used = Set(c.placement.map { groups[g].placements[$0].nodes.keys.map { topo.nodeS1[Int($0)] } } ?? [])
             let want = counts(s.score.units)
-            guard let placed = topo.placeAll(c.domain, c.needs, want, used: &used) else { continue }
-            let runnerUp = scored.dropFirst(rank + 1).first?.score
+            guard let placed = topo.placeAll(c.domain, needsOf(c), want, used: &used) else { return false }
             commit(g, c, placed, needs: needs, score: s.score, runnerUp: runnerUp, candidates: scored.count, whole: whole)
             var got = [Int](repeating: 0, count: needs.count)
             for p in placed { got[p.need] = p.nodes.reduce(0) { $0 + Int($1.count) } }
             for k in needs.indices where got[k] < deltas[k] {
                 groups[g].shortfalls.append(shortfall(g, needs[k], short: deltas[k] - got[k], delta: deltas[k], placedIn: c.domain, needs: needs))
             }
-            return
+            return true
+        }
+        // The best and the runner-up in one pass (ties: candidate order, as a stable sort would give); the full
+        // order only when the best cannot be placed.
+        var best = -1, second = -1
+        for i in scored.indices {
+            if best < 0 || scored[i].score.isBetter(than: scored[best].score) {
+                second = best
+                best = i
+            } else if second < 0 || scored[i].score.isBetter(than: scored[second].score) {
+                second = i
+            }
+        }
+        if best >= 0 {
+            if attempt(best, runnerUp: second >= 0 ? scored[second].score : nil) { return }
+            let rest = scored.indices.filter { $0 != best }.sorted { a, b in
+                scored[a].score.isBetter(than: scored[b].score) || (!scored[b].score.isBetter(than: scored[a].score) && a < b)
+            }
+            for (rank, si) in rest.enumerated() {
+                if attempt(si, runnerUp: rank + 1 < rest.count ? scored[rest[rank + 1]].score : nil) { return }
+            }
         }
         for k in needs.indices {
             groups[g].shortfalls.append(shortfall(g, needs[k], short: deltas[k], delta: deltas[k], placedIn: nil, needs: needs))
@@ -151,21 +182,23 @@ extension SchedulingCycle {
             reason: groups[g].shortfalls.map { "\($0.role): \($0.reason)" }.joined(separator: "; ")))
     }
 
-    func score(_ preferences: [[Int32]], _ c: Candidate, _ est: Estimate, _ counts: [Int], units: Int) -> CandidateScore {
+    /// `chosen`: the GPU type per need the estimate chose; `taken`: GPUs it takes per class (low, medium, high).
+    func score(_ preferences: [[Int32]], _ c: Candidate, _ needs: [RoleNeed], _ chosen: [Int32], _ taken: (Int, Int, Int), _ counts: [Int],
+               units: Int) -> CandidateScore {
         var gpus = 0
         var free = 0
         var fallback = 0
         var seen: [Int32] = []
-        for k in c.needs.indices where counts[k] > 0 {
-            gpus += counts[k] * c.needs[k].gpus
-            let t = est.types[k]
-            fallback += preferences[c.needs[k].role].firstIndex(of: t) ?? 0
+        for k in needs.indices where counts[k] > 0 {
+            gpus += counts[k] * needs[k].gpus
+            let t = chosen[k]
+            fallback += preferences[needs[k].role].firstIndex(of: t) ?? 0
             if !seen.contains(t) {
                 seen.append(t)
                 free += topo.typeFree(c.domain, Int(t))
             }
         }
-        return CandidateScore(units: units, fallback: fallback, high: est.gpus.2, medium: est.gpus.1, opens: c.placement == nil ? 1 : 0,
+        return CandidateScore(units: units, fallback: fallback, high: taken.2, medium: taken.1, opens: c.placement == nil ? 1 : 0,
                               slack: free - gpus, order: order(c.domain))
     }
 
@@ -192,7 +225,7 @@ extension SchedulingCycle {
                 p.nodes[node, default: [Int32](repeating: 0, count: n)][r] += count
                 p.added.append(NodeAssignment(node: topo.nodeNames[Int(node)], role: role.name, gpuType: type, count: Int(count)))
             }
-            if let first = role.gpuTypes.first, first != type, c.placement == nil || (c.needs[rp.need].types.count > 1) {
+            if let first = role.gpuTypes.first, first != type, c.placement == nil || ((c.grownNeeds ?? needs)[rp.need].types.count > 1) {
                 let skipped = role.gpuTypes.prefix { $0 != type }.joined(separator: ", ")
                 fallbacks.append("\(role.name) falls back to \(type) (no room for \(skipped) there)")
             }
@@ -238,13 +271,19 @@ extension SchedulingCycle {
             best = placedIn
         } else {
             var most = -1
-            let domains: [DomainRef] = switch level {
-            case .s1: (0..<topo.s1Count).map { .s1($0) }
-            case .s2: (0..<topo.s2Count).map { .s2($0) }
-            case .cluster: [.cluster]
+            let count = switch level {
+            case .s1: topo.s1Count
+            case .s2: topo.s2Count
+            case .cluster: 1
             }
-            for d in domains {
-                let free = need.types.map { topo.typeFree(d, Int($0)) }.max() ?? 0
+            for i in 0..<count {
+                let d: DomainRef = switch level {
+                case .s1: .s1(i)
+                case .s2: .s2(i)
+                case .cluster: .cluster
+                }
+                var free = 0
+                for t in need.types { free = max(free, topo.typeFree(d, Int(t))) }
                 if free > most {
                     most = free
                     best = d

@@ -99,7 +99,8 @@ public struct Topology: Sendable {
             let capacity = Self.quantity(node.status?.allocatable?[labels.gpuResource] ?? node.status?.capacity?[labels.gpuResource])
             guard capacity > 0 else { continue }
             let l = node.metadata.labels ?? [:]
-            let type = l[labels.gpuType] ?? l[labels.gpuTypeFallback]
+            let primaryType = l[labels.gpuType]
+            let type = primaryType ?? l[labels.gpuTypeFallback]
             if type == nil { noType += 1 }
             let s1 = l[labels.s1]
             if s1 == nil { noS1 += 1 }
@@ -116,7 +117,7 @@ public struct Topology: Sendable {
             let s1Value = s1 ?? name
             raw.append(Raw(name: name, s0: l[labels.s0] ?? "", s1: s1Value, s2: s2 ?? s1Value, type: type ?? "",
                            taints: Self.canonical(taints), capacity: capacity, s1Labelled: s1 != nil, s2Labelled: s2 != nil,
-                           typePrimary: l[labels.gpuType] != nil))
+                           typePrimary: primaryType != nil))
         }
         raw.sort { ($0.s2, $0.s1, $0.s0, $0.name) < ($1.s2, $1.s1, $1.s0, $1.name) }
         if noS1 > 0 { warnings.append("\(noS1) GPU node(s) have no \(labels.s1) label: each is an S1 of its own") }
@@ -128,15 +129,20 @@ public struct Topology: Sendable {
         typeFromPrimaryLabel = [Bool](repeating: true, count: gpuTypes.count)
         for r in raw where !r.typePrimary { typeFromPrimaryLabel[Int(typeIndex[r.type]!)] = false }
         var sigIndex: [[Taint]: Int32] = [[]: 0]
-        var s1Count: [String: Set<String>] = [:]
-        for r in raw { s1Count[r.s1, default: []].insert(r.s2) }
-        let ambiguous = s1Count.filter { $0.value.count > 1 }
+        // The S2s each S1 name appears in (raw is sorted by S2 then S1, so only boundaries need looking at).
+        var s2sOfS1: [String: [String]] = [:]
+        for i in raw.indices where i == 0 || raw[i].s1 != raw[i - 1].s1 || raw[i].s2 != raw[i - 1].s2 {
+            s2sOfS1[raw[i].s1, default: []].append(raw[i].s2)
+        }
+        let ambiguous = s2sOfS1.filter { Set($0.value).count > 1 }
         for (s1, s2s) in ambiguous.sorted(by: { $0.key < $1.key }) {
-            warnings.append("S1 \(s1) appears in S2s \(s2s.sorted().joined(separator: ", ")): each part is its own S1, shown as S2/S1")
+            warnings.append("S1 \(s1) appears in S2s \(Set(s2s).sorted().joined(separator: ", ")): each part is its own S1, shown as S2/S1")
         }
         var maxCapacity = 1
+        nodeIndex.reserveCapacity(raw.count)
         for r in raw {
-            if nodeIndex[r.name] != nil {
+            if let first = nodeIndex.updateValue(Int32(nodeNames.count), forKey: r.name) {
+                nodeIndex[r.name] = first
                 warnings.append("node \(r.name) is listed twice: the first is used")
                 continue
             }
@@ -163,7 +169,6 @@ public struct Topology: Sendable {
                 sigIndex[r.taints] = sig
                 taintSets.append(r.taints)
             }
-            nodeIndex[r.name] = Int32(nodeNames.count)
             nodeNames.append(r.name)
             nodeS0.append(r.s0)
             nodeS1.append(Int32(s1Names.count - 1))
@@ -181,7 +186,8 @@ public struct Topology: Sendable {
         for n in nodeType.indices { typeLargestCapacity[Int(nodeType[n])] = max(typeLargestCapacity[Int(nodeType[n])], nodeCapacity[n]) }
         classify()
 
-        for pod in pods { account(pod, sign: 1, warn: true) }
+        bound.reserveCapacity(pods.count / 2)
+        for i in pods.indices { account(pods[i], sign: 1, warn: true) }
         rebuildHistograms()
     }
 
@@ -266,8 +272,11 @@ public struct Topology: Sendable {
         func request(_ c: Pod.Container) -> Int {
             Self.quantity(c.resources?.requests?[labels.gpuResource] ?? c.resources?.limits?[labels.gpuResource])
         }
-        let containers = (pod.spec?.containers ?? []).reduce(0) { $0 + request($1) }
-        let initMax = (pod.spec?.initContainers ?? []).map(request).max() ?? 0
+        guard let spec = pod.spec else { return 0 }
+        var containers = 0
+        for c in spec.containers { containers += request(c) }
+        var initMax = 0
+        for c in spec.initContainers ?? [] { initMax = max(initMax, request(c)) }
         return max(containers, initMax)
     }
 
@@ -284,7 +293,7 @@ public struct Topology: Sendable {
     /// Releases what `add(pod:)` accounted (a `DELETED` pod, or one that reached `Succeeded`/`Failed`).
     public mutating func remove(pod: Pod) { account(pod, sign: -1, warn: false) }
 
-    private mutating func account(_ pod: Pod, sign: Int32, warn: Bool) {
+    private mutating func account(_ pod: borrowing Pod, sign: Int32, warn: Bool) {
         guard Self.holdsResources(pod), let nodeName = pod.spec?.nodeName else { return }
         let gpus = gpuRequest(pod)
         guard let n = nodeIndex[nodeName].map(Int.init) else {
@@ -303,8 +312,12 @@ public struct Topology: Sendable {
         }
         if let l = pod.metadata.labels, let group = l[GroupLabels.group], let placement = l[GroupLabels.placement], let role = l[GroupLabels.role] {
             let key = BoundKey(namespace: pod.metadata.namespace ?? "default", group: group, placement: placement, role: role)
-            let count = (bound[key]?[Int32(n)] ?? 0) + sign
-            if count > 0 { bound[key, default: [:]][Int32(n)] = count } else { bound[key]?[Int32(n)] = nil }
+            let node = Int32(n)
+            if sign > 0 {
+                bound[key, default: [:]][node, default: 0] += sign
+            } else if let c = bound[key]?[node] {
+                bound[key]![node] = c + sign > 0 ? c + sign : nil
+            }
         }
     }
 

@@ -162,6 +162,7 @@ struct PlacementBench {
 
         // Full cycles.
         var full: [Double] = []
+        var phases: (build: [Double], requests: [Double], plan: [Double]) = ([], [], [])
         var lastPlan = initial
         for _ in 0..<cycles {
             let resized = groups.map { g -> DeploymentGroup in
@@ -171,13 +172,21 @@ struct PlacementBench {
             }
             let start = clock.now
             let topology = Topology(nodes: synthetic.nodes, pods: pods)
+            let built = clock.now
             let requests = try resized.map { try PlacementRequest(group: $0) }
+            let requested = clock.now
             lastPlan = topology.plan(requests)
-            full.append(seconds(clock.now - start))
+            let end = clock.now
+            full.append(seconds(end - start))
+            phases.build.append(seconds(built - start))
+            phases.requests.append(seconds(requested - built))
+            phases.plan.append(seconds(end - requested))
         }
         let changes = lastPlan.groups.reduce(0) { $0 + $1.decisions.filter { $0.kind != .reserve }.count }
         print("full cycle (build from \(synthetic.nodes.count) nodes + \(pods.count) pods, \(groups.count) requests, \(changes) decisions):")
         print(Self.line(full, target: Self.fullTarget))
+        func median(_ x: [Double]) -> String { String(format: "%.2f ms", x.sorted()[x.count / 2] * 1000) }
+        print("  phases (p50): tree build \(median(phases.build)), requests \(median(phases.requests)), placement \(median(phases.plan))")
 
         // Incremental cycles on a topology kept current.
         var topology = Topology(nodes: synthetic.nodes, pods: pods)
