@@ -90,11 +90,17 @@ public struct Topology: Sendable {
         struct Raw {
             var name: String, s0: String, s1: String, s2: String, type: String, taints: [Taint], capacity: Int
             var s1Labelled: Bool, s2Labelled: Bool, typePrimary: Bool
+            /// Index of `type` in `seenTypes` (a cluster has a handful of GPU types: a linear scan, no hashing).
+            var typeSlot: Int
         }
         var raw: [Raw] = []
         raw.reserveCapacity(nodes.count)
+        var seenTypes: [String] = []
         var noS1 = 0, noS2 = 0, noType = 0
-        for node in nodes {
+        // (Index-based over the buffer so that each Node is borrowed, not copied.)
+        nodes.withUnsafeBufferPointer { nodes in
+        for i in nodes.indices {
+            let node = nodes[i]
             guard let name = node.metadata.name, !name.isEmpty else { continue }
             let capacity = Self.quantity(node.status?.allocatable?[labels.gpuResource] ?? node.status?.capacity?[labels.gpuResource])
             guard capacity > 0 else { continue }
@@ -106,7 +112,10 @@ public struct Topology: Sendable {
             if s1 == nil { noS1 += 1 }
             let s2 = l[labels.s2]
             if s2 == nil { noS2 += 1 }
-            var taints = (node.spec?.taints ?? []).filter { $0.effect == Taint.Effect.noSchedule || $0.effect == Taint.Effect.noExecute }
+            var taints: [Taint] = []
+            if let all = node.spec?.taints, !all.isEmpty {
+                taints = all.filter { $0.effect == Taint.Effect.noSchedule || $0.effect == Taint.Effect.noExecute }
+            }
             if node.spec?.unschedulable == true {
                 taints.append(Taint(key: "node.kubernetes.io/unschedulable", effect: Taint.Effect.noSchedule))
             }
@@ -115,19 +124,26 @@ public struct Topology: Sendable {
                                     effect: Taint.Effect.noSchedule))
             }
             let s1Value = s1 ?? name
-            raw.append(Raw(name: name, s0: l[labels.s0] ?? "", s1: s1Value, s2: s2 ?? s1Value, type: type ?? "",
-                           taints: Self.canonical(taints), capacity: capacity, s1Labelled: s1 != nil, s2Labelled: s2 != nil,
-                           typePrimary: primaryType != nil))
+            let typeName = type ?? ""
+            let slot = seenTypes.firstIndex(of: typeName) ?? {
+                seenTypes.append(typeName)
+                return seenTypes.count - 1
+            }()
+            raw.append(Raw(name: name, s0: l[labels.s0] ?? "", s1: s1Value, s2: s2 ?? s1Value, type: typeName,
+                           taints: taints.isEmpty ? taints : Self.canonical(taints), capacity: capacity, s1Labelled: s1 != nil,
+                           s2Labelled: s2 != nil, typePrimary: primaryType != nil, typeSlot: slot))
+        }
         }
         raw.sort { ($0.s2, $0.s1, $0.s0, $0.name) < ($1.s2, $1.s1, $1.s0, $1.name) }
         if noS1 > 0 { warnings.append("\(noS1) GPU node(s) have no \(labels.s1) label: each is an S1 of its own") }
         if noS2 > 0 { warnings.append("\(noS2) GPU node(s) have no \(labels.s2) label: their S2 is named after their S1") }
         if noType > 0 { warnings.append("\(noType) GPU node(s) have neither \(labels.gpuType) nor \(labels.gpuTypeFallback): their GPU type is unknown and only roles without a gpuType list use them") }
 
-        gpuTypes = Array(Set(raw.map(\.type))).sorted()
+        gpuTypes = seenTypes.sorted()
         for (i, t) in gpuTypes.enumerated() { typeIndex[t] = Int32(i) }
+        let typeOfSlot = seenTypes.map { typeIndex[$0]! }
         typeFromPrimaryLabel = [Bool](repeating: true, count: gpuTypes.count)
-        for r in raw where !r.typePrimary { typeFromPrimaryLabel[Int(typeIndex[r.type]!)] = false }
+        for r in raw where !r.typePrimary { typeFromPrimaryLabel[Int(typeOfSlot[r.typeSlot])] = false }
         var sigIndex: [[Taint]: Int32] = [[]: 0]
         // The S2s each S1 name appears in (raw is sorted by S2 then S1, so only boundaries need looking at).
         var s2sOfS1: [String: [String]] = [:]
@@ -162,7 +178,9 @@ public struct Topology: Sendable {
                 s1FromLabel.append(r.s1Labelled)
             }
             let sig: Int32
-            if let s = sigIndex[r.taints] {
+            if r.taints.isEmpty {
+                sig = 0
+            } else if let s = sigIndex[r.taints] {
                 sig = s
             } else {
                 sig = Int32(taintSets.count)
@@ -172,7 +190,7 @@ public struct Topology: Sendable {
             nodeNames.append(r.name)
             nodeS0.append(r.s0)
             nodeS1.append(Int32(s1Names.count - 1))
-            nodeType.append(typeIndex[r.type]!)
+            nodeType.append(typeOfSlot[r.typeSlot])
             nodeSig.append(sig)
             nodeCapacity.append(Int32(r.capacity))
             nodeFree.append(Int32(r.capacity))
@@ -187,7 +205,9 @@ public struct Topology: Sendable {
         classify()
 
         bound.reserveCapacity(pods.count / 2)
-        for i in pods.indices { account(pods[i], sign: 1, warn: true) }
+        pods.withUnsafeBufferPointer { pods in
+            for i in pods.indices { account(pods[i], sign: 1, warn: true) }
+        }
         rebuildHistograms()
     }
 
