@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "KubeIntegrationTests", dependencies: ["KubeRuntime", "KubeClient", "KubeEmulator", "KubeAPI", "Autoscaling", "YAML"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport", "KubeClient", "KubeAPI", "Autoscaling", "YAML"]),
         .testTarget(name: "ControllerTests", dependencies: ["Controller", "Metrics", "TestSupport", "KubeEmulator", "KubeRuntime", "KubeClient", "KubeAPI", "Autoscaling", "Placement", "YAML"]),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Placement", "YAML", "TestSupport"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Autoscaling", "Placement", "YAML", "TestSupport"]),
         .testTarget(name: "AutoscalingTests", dependencies: ["Autoscaling", "KubeAPI", "YAML"], exclude: ["Fixtures"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "KubeAPI", "YAML", "TestSupport"], exclude: ["Fixtures"]),
     ],

@@ -106,6 +106,8 @@ extension Autoscaler {
             able = ConditionHint(status: true, reason: .cooldown, message: "a cooldown holds the replica count")
         case .latencyVeto?:
             able = ConditionHint(status: true, reason: .scaleDownStabilized, message: "latency above its SLO vetoes the scale-in")
+        case .ratio?:
+            able = ConditionHint(status: true, reason: .scaleDownStabilized, message: "no smaller total keeps the P/D ratio within ratioTolerance")
         case .minReplicas?:
             limited = ConditionHint(status: true, reason: .tooFewReplicas, message: "the roles' minimum replicas bound the result")
         case .maxReplicas?:
@@ -214,11 +216,14 @@ extension Autoscaler {
         } catch {
             return .inactive(current: snapshot.currentReplicas, reason: .invalidSpec, message: "invalid spec: \(error)", strategy: "Latency")
         }
-        let tbt = signal(Signal.tbtP90Milliseconds, snapshot)
-        let d = policy.decide(tbtP90Milliseconds: tbt, currentReplicas: snapshot.currentReplicas, lastScaleTime: state.lastScaleTime, now: now)
+        let tbt = policy.tbtSLOMilliseconds == nil ? nil : signal(Signal.tbtP90Milliseconds, snapshot)
+        let ttft = policy.ttftSLOMilliseconds == nil ? nil : signal(Signal.ttftP90Milliseconds, snapshot)
+        let d = policy.decide(tbtP90Milliseconds: tbt, ttftP90Milliseconds: ttft, currentReplicas: snapshot.currentReplicas,
+                              lastScaleTime: state.lastScaleTime, now: now)
         var details = DecisionDetails(strategy: "Latency")
         if let tbt { details.metricValues[Signal.tbtP90Milliseconds] = tbt }
-        guard tbt != nil else {
+        if let ttft { details.metricValues[Signal.ttftP90Milliseconds] = ttft }
+        guard tbt != nil || ttft != nil else {
             var inactive = Decision.inactive(current: snapshot.currentReplicas, reason: .failedGetMetrics, message: d.reason, strategy: nil)
             inactive.reason = d.reason
             inactive.details = details

@@ -95,6 +95,8 @@ public struct HeteroScaleDecision: Sendable, Hashable {
         case minReplicas
         /// The roles' maximum replicas bound the result.
         case maxReplicas
+        /// Every smaller total would put a role off the P/D ratio by more than `ratioTolerance` (scale-in held).
+        case ratio
         /// The group has no roles.
         case noRoles
     }
@@ -316,6 +318,20 @@ public struct HeteroScalePolicy: Sendable {
         var boundedTotal = desiredTotal
         if boundedTotal > maxTotal { boundedTotal = maxTotal; limit = .maxReplicas }
         if boundedTotal < minTotal { boundedTotal = minTotal; limit = .minReplicas }
+        // 7a. A total whose split is off the ratio moves to the nearest one that is not, away from the need.
+        var ratioText = ""
+        let snapped = ratioTotal(boundedTotal, direction: direction, current: currentTotal, need: ceilNeed,
+                                 minTotal: minTotal, maxTotal: maxTotal, roles: roles)
+        if snapped != boundedTotal {
+            ratioText = " (\(boundedTotal) would split \(rolesText(plainSplit(boundedTotal, roles))), off the ratio by more than \(HeteroScaleFormat.compact(p.ratioTolerance * 100))%)"
+            if snapped == currentTotal {
+                return HeteroScaleDecision(
+                    roles: zip(roles, current).map { .init(name: $0.name, replicas: $1) }, total: currentTotal,
+                    desiredInstances: need, direction: .hold, tierHit: tierHit, latencyDriven: false, limitedBy: .ratio,
+                    reason: "\(prefix) → hold at \(currentTotal) (\(rolesText(current))): no total between \(max(minTotal, ceilNeed)) and \(currentTotal - 1) keeps the ratio within \(HeteroScaleFormat.compact(p.ratioTolerance * 100))%; \(latencyText)\(readyNote)")
+            }
+            boundedTotal = snapped
+        }
         let apportioned = RatioApportionment.apportion(total: boundedTotal, roles: roles.map { role in
             let lo = max(0, role.minReplicas)
             let hi = max(lo, role.maxReplicas)
@@ -353,7 +369,42 @@ public struct HeteroScalePolicy: Sendable {
             roles: zip(roles, apportioned).map { .init(name: $0.name, replicas: $1) }, total: newTotal,
             desiredInstances: need, direction: finalDirection, tierHit: tierHit, latencyDriven: latencyDriven,
             limitedBy: limit,
-            reason: "\(prefix) → \(verb) to \(newTotal)\(limitText) (\(rolesText(apportioned))); \(latencyText)\(readyNote)")
+            reason: "\(prefix) → \(verb) to \(newTotal)\(limitText)\(ratioText) (\(rolesText(apportioned))); \(latencyText)\(readyNote)")
+    }
+
+    /// The roles' split of `total` by weight within their own bounds (what the group would get).
+    private func plainSplit(_ total: Int, _ roles: [HeteroScaleInput.RoleInfo]) -> [Int] {
+        RatioApportionment.apportion(total: total, roles: roles.map {
+            .init(name: $0.name, weight: $0.weight, minReplicas: max(0, $0.minReplicas), maxReplicas: max(max(0, $0.minReplicas), $0.maxReplicas))
+        })
+    }
+
+    /// The total to move to instead of `total` so that its split stays within `ratioTolerance` of the weights'
+    /// ratio (`RatioApportionment.ratioError`): on scale-out the next larger total that does (never past `maxTotal`; `total` itself when none
+    /// does); on scale-in the nearest such total between `total` and the current one, else the largest one
+    /// between the need and `total`, else `current` (hold: never below the need, never off the ratio).
+    /// Totals at the roles' minimums or maximums always qualify: bounds win over the ratio.
+    private func ratioTotal(_ total: Int, direction: HeteroScaleDecision.Direction, current: Int, need: Int,
+                            minTotal: Int, maxTotal: Int, roles: [HeteroScaleInput.RoleInfo]) -> Int {
+        let tolerance = parameters.ratioTolerance
+        guard tolerance < 1, roles.count > 1 else { return total }
+        let weights = roles.map(\.weight)
+        func keepsRatio(_ t: Int) -> Bool {
+            t <= minTotal || t >= maxTotal || RatioApportionment.ratioError(plainSplit(t, roles), weights: weights) <= tolerance + 1e-9
+        }
+        if keepsRatio(total) { return total }
+        switch direction {
+        case .scaleOut:
+            guard total < maxTotal else { return total }
+            return (total...maxTotal).first(where: keepsRatio) ?? total
+        case .scaleIn:
+            if total < current - 1, let up = (total + 1..<current).first(where: keepsRatio) { return up }
+            let floor = max(minTotal, need, 0)
+            if floor < total, let down = (floor..<total).reversed().first(where: keepsRatio) { return down }
+            return current
+        case .hold:
+            return total
+        }
     }
 
     /// `P` and `D` for the prefill and decode roles, the role name for any other.

@@ -169,6 +169,23 @@ public enum RatioApportionment {
         return (shares, fixed)
     }
 
+    /// How far a split is from the weights' ratio: `max(countᵢ/wᵢ) / min(countᵢ/wᵢ) − 1` over the roles with a
+    /// weight (instances per unit of weight, largest over smallest). 0 for an exact ratio; for a 2:3 group 3:4
+    /// is 0.125 (the P/D ratio 0.75 is 12.5 % above 2/3), 3:5 is 0.111, 5:7 is 0.071; infinite when a weighted
+    /// role has no instance.
+    public static func ratioError(_ counts: [Int], weights: [Double]) -> Double {
+        let w = normalisedWeights(weights.map { Role(name: "", weight: $0) })
+        guard counts.count == w.count, counts.contains(where: { $0 > 0 }) else { return 0 }
+        var lo = Double.infinity, hi = 0.0
+        for (c, wi) in zip(counts, w) where wi > 0 {
+            let perWeight = Double(max(0, c)) / wi
+            lo = min(lo, perWeight)
+            hi = max(hi, perWeight)
+        }
+        guard lo.isFinite, hi > 0 else { return 0 }
+        return lo > 0 ? hi / lo - 1 : .infinity
+    }
+
     /// Non-negative, finite weights; all-zero becomes all-one (equal split).
     private static func normalisedWeights(_ roles: [Role]) -> [Double] {
         let w = roles.map { $0.weight.isFinite && $0.weight > 0 ? $0.weight : 0 }

@@ -41,6 +41,7 @@ public struct HeteroScaleParameters: Sendable, Hashable {
     public static let defaultScaleOutCooldownSeconds = 180.0
     public static let defaultScaleInCooldownSeconds = 600.0
     public static let defaultLatencyCooldownSeconds = 60.0
+    public static let defaultRatioTolerance = 0.1
     public static let defaultTiers = [LatencyTier(ratio: 1.1, stepPercent: 10), LatencyTier(ratio: 1.5, stepPercent: 20)]
 
     public var targetDecodeTPSPerInstance: Double
@@ -53,6 +54,8 @@ public struct HeteroScaleParameters: Sendable, Hashable {
     public var scaleInDamping: Double
     public var scaleOutCooldownSeconds: Double
     public var scaleInCooldownSeconds: Double
+    /// How far off the weights' ratio a new total's split may be (`ratioTolerance`, `RatioApportionment.ratioError`).
+    public var ratioTolerance: Double
     /// `nil` when the spec has no TBT SLO.
     public var tbtSLOMilliseconds: Double?
     public var ttftSLOMilliseconds: Double?
@@ -76,6 +79,7 @@ public struct HeteroScaleParameters: Sendable, Hashable {
         scaleInDamping = spec.scaleInDamping ?? Self.defaultScaleInDamping
         scaleOutCooldownSeconds = spec.scaleOutCooldownSeconds ?? Self.defaultScaleOutCooldownSeconds
         scaleInCooldownSeconds = spec.scaleInCooldownSeconds ?? Self.defaultScaleInCooldownSeconds
+        ratioTolerance = spec.ratioTolerance ?? Self.defaultRatioTolerance
         tbtSLOMilliseconds = spec.latency?.tbtSLOMilliseconds
         ttftSLOMilliseconds = spec.latency?.ttftSLOMilliseconds
         if spec.latency != nil && (tbtSLOMilliseconds != nil || ttftSLOMilliseconds != nil) {
@@ -120,6 +124,9 @@ public struct HeteroScaleParameters: Sendable, Hashable {
         }
         nonNegative(spec.scaleOutCooldownSeconds, "scaleOutCooldownSeconds")
         nonNegative(spec.scaleInCooldownSeconds, "scaleInCooldownSeconds")
+        if let t = spec.ratioTolerance, !(t.isFinite && t >= 0 && t <= 1) {
+            issue("ratioTolerance", "must be in [0, 1] (0: whole ratio units only, 0.1: the P/D ratio within 10 %, 1: off), got \(t)")
+        }
         if let latency = spec.latency {
             positive(latency.tbtSLOMilliseconds, "latency.tbtSLOMilliseconds")
             positive(latency.ttftSLOMilliseconds, "latency.ttftSLOMilliseconds")

@@ -148,7 +148,11 @@ public enum Replay {
             if hs?.latency?.tbtSLOMilliseconds != nil { add(Signal.tbtP90Milliseconds, "heteroScale.latency.tbtSLOMilliseconds") }
             if hs?.latency?.ttftSLOMilliseconds != nil { add(Signal.ttftP90Milliseconds, "heteroScale.latency.ttftSLOMilliseconds") }
         case .latency?:
-            add(Signal.tbtP90Milliseconds, "the Latency strategy")
+            let latency = spec.heteroScale?.latency
+            if latency?.tbtSLOMilliseconds != nil || latency?.ttftSLOMilliseconds == nil {
+                add(Signal.tbtP90Milliseconds, "the Latency strategy")
+            }
+            if latency?.ttftSLOMilliseconds != nil { add(Signal.ttftP90Milliseconds, "the Latency strategy (heteroScale.latency.ttftSLOMilliseconds)") }
         case .sla?:
             for m in [Signal.numRequests, Signal.averageISL, Signal.averageOSL] { add(m, "the SLA planner") }
         case .periodic?, nil:

@@ -20,6 +20,11 @@ public struct HeteroScaleSpec: Codable, Sendable, Hashable {
     /// scale-in cooldown from the last scaling action in either direction.
     public var scaleOutCooldownSeconds: Double?
     public var scaleInCooldownSeconds: Double?
+    /// How far the P/D ratio of a new group total may be from the weights' ratio (default 0.1: 10 %; measured as
+    /// the largest instances per unit of weight over the smallest, minus one). A total whose split is further off
+    /// (a 2:3 group at 7 splits 3:4, 12.5 % off) moves to the next one that is not: whole ratio units while the
+    /// group is small, finer steps as it grows. 0: whole ratio units only; 1: off (any total).
+    public var ratioTolerance: Double?
     /// Latency negative feedback (safety net, scale-out only).
     public var latency: LatencyFeedbackSpec?
     public init() {}

@@ -8,6 +8,8 @@ private let t0 = Date(timeIntervalSince1970: 1_700_000_000)
 private func makePolicy(_ configure: (inout HeteroScaleSpec) -> Void = { _ in }) throws -> HeteroScalePolicy {
     var spec = HeteroScaleSpec()
     spec.targetDecodeTPSPerInstance = 400
+    // These tests pin the sizing rules; ratio rounding (`ratioTolerance`) has its own suite.
+    spec.ratioTolerance = 1
     configure(&spec)
     return try HeteroScalePolicy(spec: spec)
 }

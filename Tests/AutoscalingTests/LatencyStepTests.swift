@@ -43,6 +43,33 @@ struct LatencyStepTests {
         #expect(throws: StrategySpecError.self) { try LatencyStepPolicy(heteroScale: HeteroScaleSpec(), minReplicas: 1, maxReplicas: 2) }
     }
 
+    // TBT SLO 50 ms and TTFT SLO 1000 ms: the worse ratio decides; a signal without its SLO is not looked at.
+    @Test("steps on the worse of TBT and TTFT", arguments: [
+        (20.0 as Double?, 1500.0 as Double?, 7, "TTFT p90 1500 ms = 1.50× SLO 1000 ms"), // TBT fine, TTFT queue → out
+        (80.0, 500.0, 7, "TBT p90 80 ms = 1.60× SLO 50 ms"), // TBT worse
+        (30.0, 300.0, 4, "TBT p90 30 ms = 0.60× SLO 50 ms"), // both low: in on the worse (0.6 > 0.3)
+        (nil, 1500.0, 7, "TTFT p90 1500 ms"), // TBT missing: TTFT alone
+        (nil, nil, 5, "TBT and TTFT p90 unavailable → hold at 5"),
+    ])
+    func worseOfTBTAndTTFT(tbt: Double?, ttft: Double?, expected: Int, reason: String) {
+        let policy = LatencyStepPolicy(sloMilliseconds: 50, ttftSLOMilliseconds: 1000, minReplicas: 1, maxReplicas: 10)
+        let d = policy.decide(tbtP90Milliseconds: tbt, ttftP90Milliseconds: ttft, currentReplicas: 5, lastScaleTime: nil, now: Self.now)
+        #expect(d.replicas == expected, "\(d.reason)")
+        #expect(d.reason.contains(reason), "\(d.reason)")
+    }
+
+    @Test("a TTFT SLO alone is a valid spec; TBT is then not looked at")
+    func ttftOnly() throws {
+        var spec = HeteroScaleSpec()
+        var latency = LatencyFeedbackSpec()
+        latency.ttftSLOMilliseconds = 2000
+        spec.latency = latency
+        let policy = try LatencyStepPolicy(heteroScale: spec, minReplicas: 3, maxReplicas: 28)
+        #expect(policy.tbtSLOMilliseconds == nil)
+        let d = policy.decide(tbtP90Milliseconds: 500, ttftP90Milliseconds: 1000, currentReplicas: 5, lastScaleTime: nil, now: Self.now)
+        #expect(d.reason == "Latency: TTFT p90 1000 ms = 0.50× SLO 2000 ms, below 0.8× → -1 → 4")
+    }
+
     @Test("with a delayed effect (new pods take three ticks to serve) the baseline keeps reversing")
     func flaps() {
         let policy = LatencyStepPolicy(sloMilliseconds: 50, minReplicas: 1, maxReplicas: 20)
