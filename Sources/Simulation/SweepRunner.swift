@@ -180,7 +180,9 @@ public enum SweepRunner {
         }
         let state = State(todo.count)
         let workers = max(1, min(jobs, todo.count))
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        // Threads of our own (not Dispatch's pool, which an async caller's context may narrow to one).
+        let finished = DispatchSemaphore(value: 0)
+        let work: @Sendable () -> Void = {
             while true {
                 state.lock.lock()
                 let k = state.next
@@ -204,6 +206,12 @@ public enum SweepRunner {
                 }
             }
         }
+        for _ in 0..<workers {
+            let thread = Thread { work(); finished.signal() }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        for _ in 0..<workers { finished.wait() }
         if let error = state.error { throw error }
         let results = state.results.compactMap { $0 }
         if let directory, selected == nil {

@@ -167,6 +167,9 @@ import YAML
         defer { dir.cleanup() }
         let oneShot = try CommandLineTests.heteroscale(["sweep", "sweep.yaml", "--out", "one", "--jobs", "2"], in: dir.url)
         #expect(oneShot.status == 0, "\(oneShot.stderr)")
+        // Not a terminal: the progress is plain lines on standard error, the last at 100 %.
+        #expect(oneShot.stderr.split(separator: "\n").last?.hasPrefix("sweep: 8/8 cells (100%), ") == true, "\(oneShot.stderr)")
+        #expect(oneShot.stdout.hasSuffix("results in one/results_summary.csv\n"))
         for k in 0..<8 {
             let run = try CommandLineTests.heteroscale(["sweep", "sweep.yaml", "--index", String(k), "--out", "job"], in: dir.url)
             #expect(run.status == 0, "\(run.stderr)")
