@@ -39,7 +39,8 @@ extension SweepRunner {
         let file = (sweepFile as NSString).lastPathComponent
         // The local layout, from the deepest folder holding the sweep file and every input, is kept under inputs/.
         let sweepDirectory = URL(fileURLWithPath: sweep.directory).standardized.path
-        let locals = sweep.inputFiles.map { WorkloadSpec.resolve($0, sweepDirectory) }
+        var seen = Set<String>()
+        let locals = sweep.inputFiles.map { WorkloadSpec.resolve($0, sweepDirectory) }.filter { seen.insert($0).inserted }
         var root = sweepDirectory.split(separator: "/").map(String.init)
         for path in locals {
             let parts = path.split(separator: "/").dropLast().map(String.init)
