@@ -71,3 +71,11 @@ $(VENV)/.matplotlib:
 .PHONY: plots
 plots: $(VENV)/.matplotlib
 	$(VENV)/bin/python tools/plot_results.py $(RESULTS) $(PLOT_FLAGS)
+
+## Plots of a sweep (`heteroscale sweep SWEEP.yaml --out DIR` or `--merge DIR`), matplotlib in the same venv:
+##   heteroscale sweep samples/sweeps/conv.yaml --out results/sweeps/conv; make sweep-plots SWEEP=results/sweeps/conv
+SWEEP ?= results/sweeps/conv
+
+.PHONY: sweep-plots
+sweep-plots: $(VENV)/.matplotlib
+	$(VENV)/bin/python tools/plot_sweep.py $(SWEEP)

@@ -228,9 +228,13 @@ public enum ScenarioRunner {
         return out
     }
 
+    /// A policy name as a folder name: letters, digits, `-` and `_` kept, anything else `_`.
+    public static func safeName(_ policy: String) -> String {
+        String(policy.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+    }
+
     static func policyDirectory(_ directory: String, _ policy: String) throws -> URL {
-        let safe = String(policy.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
-        let dir = URL(fileURLWithPath: directory).appendingPathComponent(safe)
+        let dir = URL(fileURLWithPath: directory).appendingPathComponent(safeName(policy))
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir
     }
