@@ -72,7 +72,7 @@ public struct DoctorReport: Sendable {
             let base = "auto (\(scrapeViaReason)): "
             if proxy != true { return base + "pods must answer directly (get pods/proxy is not allowed, so there is no fallback)" }
             if fellBack { return base + "pod IPs do not answer from here, so pods will be scraped through the API server's pod proxy" }
-            if podProbes.isEmpty { return base + "pods are tried directly, then through the API server's pod proxy (allowed)" }
+            if podProbes.isEmpty { return base + "no pods to probe yet; the pod proxy is allowed as the fallback" }
             return base + "pods answer directly, so they will be scraped at their IPs (the pod proxy stays the fallback)"
         }
     }

@@ -186,7 +186,8 @@ struct PDCluster {
         #expect(try await pd.pods("llama").values.filter { $0.role == "decode" }.allSatisfy { !$0.ready })
         // Decode catches up: prefill is admitted and shows up ready.
         await eventually("prefill ready in the slice") { try prefillEndpoints().map(\.ready) == [true] }
-        #expect(try await pd.readyRoles("llama") == ["prefill": 1, "decode": 2])
+        // The two decode pods start on their own timers: wait for the second, not only the first.
+        await eventually("1 prefill + 2 decode ready") { try await pd.readyRoles("llama") == ["prefill": 1, "decode": 2] }
         #expect(try await pd.events("llama").contains { $0.reason == "Placed" })
     }
 

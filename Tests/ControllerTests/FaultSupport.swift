@@ -132,20 +132,8 @@ func warningLines(_ output: String) -> [Substring] {
 /// A PodAutoscaler for `deployment` on `num_requests_running` with a chosen tick and scale-down window.
 func faultAutoscaler(_ name: String, deployment: String = "model", strategy: String = "HPA", port: Int, target: String = "10",
                      min: Int = 1, max: Int = 4, tick: Int = 1, scaleDownWindow: Int = 0) -> String {
-    """
-    apiVersion: heteroscale.io/v1alpha1
-    kind: PodAutoscaler
-    metadata: {name: \(name), namespace: default}
-    spec:
-      scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: \(deployment)}
-      minReplicas: \(min)
-      maxReplicas: \(max)
-      scalingStrategy: \(strategy)
-      tickSeconds: \(tick)
-      behavior: {scaleDown: {stabilizationWindowSeconds: \(scaleDownWindow)}}
-      metricsSources:
-        - {metricSourceType: pod, protocolType: http, port: "\(port)", path: /metrics, targetMetric: num_requests_running, targetValue: "\(target)"}
-    """
+    ClusterFixture.autoscaler(name, strategy: strategy, port: port, target: target, min: min, max: max, tick: tick,
+                              extra: "  behavior: {scaleDown: {stabilizationWindowSeconds: \(scaleDownWindow)}}", deployment: deployment)
 }
 
 extension ClusterFixture {

@@ -255,7 +255,7 @@ struct ClusterFixture {
     }
 
     static func autoscaler(_ name: String, strategy: String, port: Int, target: String = "10", min: Int = 1, max: Int = 4,
-                           extra: String = "", deployment: String = "model") -> String {
+                           tick: Int = 1, extra: String = "", deployment: String = "model") -> String {
         """
         apiVersion: heteroscale.io/v1alpha1
         kind: PodAutoscaler
@@ -265,7 +265,7 @@ struct ClusterFixture {
           minReplicas: \(min)
           maxReplicas: \(max)
           scalingStrategy: \(strategy)
-          tickSeconds: 1
+          tickSeconds: \(tick)
           metricsSources:
             - {metricSourceType: pod, protocolType: http, port: "\(port)", path: /metrics, targetMetric: num_requests_running, targetValue: "\(target)"}
         \(extra)

@@ -67,6 +67,17 @@ public final class TestProcess: Sendable {
 
     public var output: String { lines.withLock { $0.buffer.joined(separator: "\n") + $0.partial } }
 
+    /// Waits, without blocking a thread, until the process has exited and its output has reached end of file,
+    /// or `seconds` pass. The end of file can come late or never when another child process spawned at the
+    /// same moment inherited the pipe's write end (a Foundation-on-Linux race), so it is bounded; the exit is
+    /// what the caller needs, the output read by then is what it gets.
+    public func waitForExit(seconds: Double = 30) async {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+        let eofDeadline = min(deadline, Date().addingTimeInterval(2))
+        while !lines.withLock({ $0.ended }) && Date() < eofDeadline { try? await Task.sleep(for: .milliseconds(10)) }
+    }
+
     /// Kills the peer. SIGKILL, because a child spawned from a test runner thread inherits a signal mask that
     /// blocks SIGTERM (seen with Swift Testing on Linux), so `terminate()` would never be delivered.
     public func stop() {
