@@ -1,60 +1,96 @@
 #!/usr/bin/env bash
-# Builds HeteroScale's libFuzzer targets (Fuzz/, only with HETEROSCALE_FUZZ=1) with -sanitize=fuzzer,address and
-# runs each one, seeded from the repository's own fixtures.
-#   tools/fuzz.sh                 # every target for 60 s
-#   tools/fuzz.sh 10              # every target for 10 s (what CI runs)
-#   tools/fuzz.sh 600 FuzzYAML    # one target for 10 minutes
-#   RUNS=10000000 tools/fuzz.sh 0 FuzzJSON   # a fixed number of executions instead of a time
-# Crashes are written to .build-fuzz/crashes/TARGET/ and end the script with a non-zero status; each one found
-# becomes a unit test (docs/fuzzing.md).
+# HeteroScale's libFuzzer targets (Fuzz/, compiled only with HETEROSCALE_FUZZ=1): builds them with
+# `-sanitize=fuzzer,address` into .build-fuzz/ (the ordinary .build/ is untouched), seeds each corpus from the
+# repository's fixtures and Fuzz/corpus/, and runs each target. See docs/fuzzing.md.
+#   tools/fuzz.sh                          # every target for 60 s
+#   tools/fuzz.sh 5                        # every target for 5 s (CI: make fuzz-ci)
+#   tools/fuzz.sh 600 FuzzYAML FuzzJSON    # those targets for 10 minutes each
+#   RUNS=10000000 tools/fuzz.sh 0 FuzzJSON # a number of executions instead of a time (the long run)
+#   BUILD_ONLY=1 tools/fuzz.sh             # build and seed only
+#   SKIP_BUILD=1 tools/fuzz.sh 60 FuzzJSON # run what .build-fuzz holds (e.g. a second run beside a first)
+# Environment: JOBS (targets run at once, default 1), NICE (nice level, default 0), FUZZ_FLAGS (more libFuzzer
+# flags), FUZZ_BUILD_LOCK (a lock file serialising builds on a shared machine: default /tmp/hs-build.lock).
+# A crash, leak or timeout leaves its input in .build-fuzz/crashes/TARGET/ and makes the script fail; every one
+# becomes a unit test (docs/fuzzing.md). The summary is also written to .build-fuzz/logs/summary.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}; shift || true
-targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(FuzzYAML FuzzJSON FuzzPrometheus FuzzKubeconfig FuzzScenario FuzzWatch)
+all=(FuzzYAML FuzzJSON FuzzPrometheus FuzzKubeconfig FuzzScenario FuzzWatch)
+targets=("$@"); [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 scratch=.build-fuzz
 export HETEROSCALE_FUZZ=1 SWIFT_BACKTRACE=enable=no
+
+# Build (serialised with other builds on the machine when flock is there).
+lock=()
+if command -v flock > /dev/null; then lock=(flock "${FUZZ_BUILD_LOCK:-/tmp/hs-build.lock}"); fi
 flags=(-c release --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
-for t in "${targets[@]}"; do swift build "${flags[@]}" --product "$t" 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | grep -v "^\[" || true; done
+mkdir -p "$scratch/logs"
+for t in "${targets[@]}"; do
+  [ -n "${SKIP_BUILD:-}" ] && break
+  if ! "${lock[@]}" swift build "${flags[@]}" --product "$t" > "$scratch/logs/build.log" 2>&1; then
+    grep -E "error:" "$scratch/logs/build.log" | head -20; tail -5 "$scratch/logs/build.log"; exit 1
+  fi
+done
 bin=$(swift build "${flags[@]}" --show-bin-path)
 
+# Seeds: fixtures of the repository (small files only; libFuzzer would cut longer ones to -max_len) and the
+# hand-written seeds in Fuzz/corpus/TARGET. The working corpus .build-fuzz/corpus/TARGET grows between runs.
+max_len=${MAX_LEN:-8192}
 seed() {  # seed TARGET FILES...
-  local dir="$scratch/corpus/$1"; shift
-  mkdir -p "$dir"
-  for f in "$@"; do [ -f "$f" ] && cp -n "$f" "$dir/$(basename "$(dirname "$f")")-$(basename "$f")" 2>/dev/null || true; done
+  local dir="$scratch/seeds/$1"; shift
+  for f in "$@"; do
+    [ -f "$f" ] && [ "$(wc -c < "$f")" -le "$max_len" ] && cp "$f" "$dir/$(echo "$f" | tr / _)"
+  done
+  return 0
 }
-seed FuzzYAML crds/*.yaml samples/*/*.yaml Tests/AutoscalingTests/Fixtures/*/*.yaml charts/heteroscale/values.yaml
+rm -rf "$scratch/seeds"
+for t in "${all[@]}"; do mkdir -p "$scratch/seeds/$t"; done
+seed FuzzYAML samples/*/*.yaml Tests/AutoscalingTests/Fixtures/*/*.yaml Tests/PlacementTests/Fixtures/*.yaml \
+  charts/heteroscale/values.yaml charts/heteroscale/Chart.yaml
 seed FuzzScenario samples/simulation/*.yaml
-seed FuzzKubeconfig $(grep -rl "current-context" Tests --include=*.yaml 2>/dev/null | head -20)
 seed FuzzJSON charts/heteroscale/values.schema.json
-mkdir -p "$scratch/corpus/FuzzJSON" "$scratch/corpus/FuzzPrometheus" "$scratch/corpus/FuzzWatch" "$scratch/corpus/FuzzKubeconfig"
-printf '{"a":[1,2.5e3,-0,true,null,"\\u00e9\\n"],"b":{"c":{}}}' > "$scratch/corpus/FuzzJSON/seed-object.json"
-cat > "$scratch/corpus/FuzzPrometheus/seed-vllm.txt" <<'TXT'
-# HELP vllm:num_requests_running Number of requests currently running on GPU.
-# TYPE vllm:num_requests_running gauge
-vllm:num_requests_running{engine="0",model_name="llama"} 3.0
-# TYPE vllm:generation_tokens_total counter
-vllm:generation_tokens_total{engine="0",model_name="llama"} 12345 1700000000000
-# TYPE vllm:inter_token_latency_seconds histogram
-vllm:inter_token_latency_seconds_bucket{le="0.01"} 1
-vllm:inter_token_latency_seconds_bucket{le="+Inf"} 4
-vllm:inter_token_latency_seconds_sum 0.5
-vllm:inter_token_latency_seconds_count 4
-DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-1"} NaN
-TXT
-printf '{"type":"ADDED","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p","resourceVersion":"7"}}}\n{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"9","annotations":{"k8s.io/initial-events-end":"true"}}}}\n{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Expired","code":410}}\n' > "$scratch/corpus/FuzzWatch/seed-events.jsonl"
-printf 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:6443", certificate-authority-data: "bm90IGEgY2VydA=="}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u, namespace: n}}]\ncurrent-context: x\n' > "$scratch/corpus/FuzzKubeconfig/seed-token.yaml"
+# Kubeconfigs, Prometheus payloads and watch streams are inline in the tests: their seeds are Fuzz/corpus/.
+dicts() {  # the dictionary files of a target, concatenated by the caller
+  case $1 in
+    FuzzYAML) echo yaml ;; FuzzJSON) echo json ;; FuzzPrometheus) echo prometheus ;;
+    FuzzKubeconfig) echo yaml kubeconfig ;; FuzzScenario) echo yaml scenario ;; FuzzWatch) echo json watch ;;
+  esac
+}
+[ -n "${BUILD_ONLY:-}" ] && { echo "built into $bin; seeds in $scratch/seeds"; exit 0; }
+
+run() {  # run TARGET: one libFuzzer process, its log in .build-fuzz/logs/TARGET.log
+  local t=$1 log="$scratch/logs/$1.log" dict="$scratch/logs/$1.dict" limit
+  mkdir -p "$scratch/crashes/$t" "$scratch/corpus/$t"
+  : > "$dict"; for d in $(dicts "$t"); do cat "Fuzz/dict/$d.dict" >> "$dict"; done
+  if [ -n "${RUNS:-}" ]; then limit=(-runs="$RUNS"); else limit=(-max_total_time="$seconds"); fi
+  local start=$SECONDS
+  # shellcheck disable=SC2086
+  nice -n "${NICE:-0}" "$bin/$t" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -max_len="$max_len" -print_final_stats=1 \
+    -dict="$dict" -artifact_prefix="$scratch/crashes/$t/" ${FUZZ_FLAGS:-} \
+    "$scratch/corpus/$t" "Fuzz/corpus/$t" "$scratch/seeds/$t" > "$log" 2>&1
+  echo "$? $((SECONDS - start))" > "$log.status"
+}
+running=0
+for t in "${targets[@]}"; do
+  run "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "${JOBS:-1}" ]; then wait -n || true; running=$((running - 1)); fi
+done
+wait
 
 status=0
-printf '%-16s %14s %10s %s\n' target executions exec/s result
+summary="$scratch/logs/summary.txt"
+printf '%-16s %12s %8s %8s %8s %8s  %s\n' target executions exec/s seconds rss_mb corpus result | tee "$summary"
 for t in "${targets[@]}"; do
-  mkdir -p "$scratch/crashes/$t" "$scratch/logs"
-  limit=(-max_total_time="$seconds"); [ -n "${RUNS:-}" ] && limit=(-runs="$RUNS")
   log="$scratch/logs/$t.log"
-  if "$bin/$t" "${limit[@]}" -rss_limit_mb=2048 -timeout=10 -max_len=65536 -print_final_stats=1 \
-       -artifact_prefix="$scratch/crashes/$t/" "$scratch/corpus/$t" > "$log" 2>&1; then result=ok; else result="CRASH (see $log)"; status=1; fi
-  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-  rate=$(grep -o 'exec/s: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo "?")
-  printf '%-16s %14s %10s %s\n' "$t" "$runs" "$rate" "$result"
+  read -r rc secs < "$log.status"
+  field() { grep -o "stat::$1: *[0-9]*" "$log" | grep -o '[0-9]*$' || echo "?"; }
+  result=ok
+  if [ "$rc" != 0 ]; then
+    status=1
+    result="FAILED (exit $rc): $(grep -m1 -oE 'ERROR: [A-Za-z]+: [^ ]+|ERROR: libFuzzer: [a-z-]+|Fatal error: .*' "$log" || echo "see $log") → $(ls -t "$scratch/crashes/$t" | head -1)"
+  fi
+  printf '%-16s %12s %8s %8s %8s %8s  %s\n' "$t" "$(field number_of_executed_units)" "$(field average_exec_per_sec)" \
+    "$secs" "$(field peak_rss_mb)" "$(find "$scratch/corpus/$t" -type f | wc -l)" "$result" | tee -a "$summary"
 done
 exit $status

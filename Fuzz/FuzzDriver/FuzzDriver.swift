@@ -1,5 +1,9 @@
-// libFuzzer's driver for HeteroScale's fuzz targets (built only with HETEROSCALE_FUZZ=1 and
+// libFuzzer's driver for HeteroScale's fuzz targets (compiled only with HETEROSCALE_FUZZ=1 and
 // `-sanitize=fuzzer,address`; see docs/fuzzing.md and tools/fuzz.sh).
+//
+// Each target is an executable whose entry point (`@_cdecl("<Target>_main")`, the symbol SwiftPM links as `main`
+// on Linux) hands its arguments to `LLVMFuzzerRunDriver`, libFuzzer's entry point for programs that keep their
+// own `main`.
 
 @_silgen_name("LLVMFuzzerRunDriver")
 private func LLVMFuzzerRunDriver(
@@ -10,9 +14,10 @@ private func LLVMFuzzerRunDriver(
 /// and cannot capture).
 nonisolated(unsafe) private var body: (([UInt8]) -> Void)?
 
-/// Runs libFuzzer with `argv` (its flags: `-runs=N`, `-max_total_time=S`, corpus directories …), calling `test`
-/// with every input. A crash, a trap (`fatalError`, a failed precondition, an overflow) or an AddressSanitizer
-/// report ends the run with the input written as `crash-…`.
+/// Runs libFuzzer with the program's arguments (its flags: `-runs=N`, `-max_total_time=S`, corpus folders …),
+/// calling `test` with every input. A crash, a trap (`fatalError`, a failed precondition, an overflow), an
+/// AddressSanitizer or LeakSanitizer report, or a timeout ends the run with the input written as `crash-…`,
+/// `leak-…` or `timeout-…`.
 public func runFuzzer(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ test: @escaping ([UInt8]) -> Void) -> CInt {
     body = test
     var c = argc
