@@ -6,7 +6,7 @@ SWIFT_BUILD_FLAGS ?=
 APT_PACKAGES := libcurl4-openssl-dev libyaml-dev openssl python3 pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build release test demo doctor clean
+.PHONY: deps build release test demo doctor clean fuzz fuzz-ci
 
 ## Install missing system packages (Debian/Ubuntu).
 deps:
@@ -55,7 +55,18 @@ demo: release
 	kill -9 $$pid 2>/dev/null; true
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz
+
+## libFuzzer targets (Fuzz/; Linux, built into .build-fuzz with -sanitize=fuzzer,address): each for FUZZ_SECONDS
+## (FUZZ_TARGETS to pick some). The long run and the results are in docs/fuzzing.md.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: deps
+	tools/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+## What CI runs: every target for a few seconds (a smoke test of the targets and the sanitizer build).
+fuzz-ci: deps
+	tools/fuzz.sh 5
 
 ## Plots of a simulation's results (matplotlib in a local venv):
 ##   heteroscale simulate samples/simulation/pd-conv-diurnal.yaml --out results/pd-conv-diurnal; make plots

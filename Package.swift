@@ -1,4 +1,5 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
 
 // Module layout follows ../shared/DESIGN.md §2: an arrow only ever points down this list.
@@ -86,3 +87,17 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Fuzz targets (libFuzzer): only with HETEROSCALE_FUZZ=1, built by tools/fuzz.sh with `-sanitize=fuzzer,address`
+// (docs/fuzzing.md). Ordinary builds never see them.
+if ProcessInfo.processInfo.environment["HETEROSCALE_FUZZ"] != nil {
+    package.targets.append(.target(name: "FuzzDriver", path: "Fuzz/FuzzDriver"))
+    let fuzzTargets: [(String, [Target.Dependency])] = [
+        ("FuzzYAML", ["YAML", "KubeAPI"]), ("FuzzJSON", ["YAML"]), ("FuzzPrometheus", ["Metrics"]),
+        ("FuzzKubeconfig", ["KubeClient"]), ("FuzzScenario", ["Simulation"]), ("FuzzWatch", ["KubeClient"]),
+    ]
+    for (name, dependencies) in fuzzTargets {
+        package.targets.append(.executableTarget(name: name, dependencies: ["FuzzDriver"] + dependencies, path: "Fuzz/\(name)",
+                                                 swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    }
+}

@@ -51,37 +51,15 @@ public final class HTTPStreamingResponse: AsyncSequence, Sendable {
 
         public struct AsyncIterator: AsyncIteratorProtocol {
             var chunks: HTTPStreamingResponse.AsyncIterator
-            let maxLineBytes: Int
-            var pending: [UInt8] = []
-            var current: [UInt8] = []
-            var offset = 0
+            var framer: LineFramer
             var done = false
 
             public mutating func next() async throws -> [UInt8]? {
                 while true {
-                    if offset < current.count {
-                        if let nl = current[offset...].firstIndex(of: UInt8(ascii: "\n")) {
-                            var line = pending
-                            pending = []
-                            line += current[offset..<nl]
-                            offset = nl + 1
-                            if line.last == UInt8(ascii: "\r") { line.removeLast() }
-                            return line
-                        }
-                        pending += current[offset...]
-                        offset = current.count
-                        if pending.count > maxLineBytes {
-                            throw TransportError.invalidRequest("a line of the response exceeds \(maxLineBytes) bytes")
-                        }
-                    }
-                    if done {
-                        guard !pending.isEmpty else { return nil }
-                        defer { pending = [] }
-                        return pending.last == UInt8(ascii: "\r") ? Array(pending.dropLast()) : pending
-                    }
+                    if let line = try framer.nextLine() { return line }
+                    if done { return framer.finish() }
                     if let next = try await chunks.next() {
-                        current = next
-                        offset = 0
+                        framer.push(next)
                     } else {
                         done = true
                     }
@@ -90,8 +68,58 @@ public final class HTTPStreamingResponse: AsyncSequence, Sendable {
         }
 
         public func makeAsyncIterator() -> AsyncIterator {
-            AsyncIterator(chunks: response.makeAsyncIterator(), maxLineBytes: maxLineBytes)
+            AsyncIterator(chunks: response.makeAsyncIterator(), framer: LineFramer(maxLineBytes: maxLineBytes))
         }
+    }
+}
+
+/// Splits a byte stream into lines as its chunks arrive (the framing of a watch response and of `lines()`).
+///
+/// A line is delivered without its `\n` and without a trailing `\r`; a final line without a newline is
+/// delivered by `finish()`. A line still incomplete after more than `maxLineBytes` bytes fails with
+/// `TransportError.invalidRequest`. Synchronous and pure, so it is unit-tested and fuzzed (docs/fuzzing.md)
+/// apart from the network.
+public struct LineFramer: Sendable {
+    public let maxLineBytes: Int
+    private var pending: [UInt8] = []
+    private var current: [UInt8] = []
+    private var offset = 0
+
+    public init(maxLineBytes: Int = 16 << 20) {
+        self.maxLineBytes = maxLineBytes
+    }
+
+    /// Hands over the next chunk of the stream. Call it only once `nextLine()` has returned `nil`.
+    public mutating func push(_ chunk: [UInt8]) {
+        precondition(offset >= current.count, "LineFramer.push before the previous chunk was consumed")
+        current = chunk
+        offset = 0
+    }
+
+    /// The next complete line of the bytes pushed so far, or `nil` when it needs another chunk.
+    public mutating func nextLine() throws -> [UInt8]? {
+        guard offset < current.count else { return nil }
+        if let nl = current[offset...].firstIndex(of: UInt8(ascii: "\n")) {
+            var line = pending
+            pending = []
+            line += current[offset..<nl]
+            offset = nl + 1
+            if line.last == UInt8(ascii: "\r") { line.removeLast() }
+            return line
+        }
+        pending += current[offset...]
+        offset = current.count
+        if pending.count > maxLineBytes {
+            throw TransportError.invalidRequest("a line of the response exceeds \(maxLineBytes) bytes")
+        }
+        return nil
+    }
+
+    /// At the end of the stream: the final line that had no newline, once (then `nil`).
+    public mutating func finish() -> [UInt8]? {
+        guard !pending.isEmpty else { return nil }
+        defer { pending = [] }
+        return pending.last == UInt8(ascii: "\r") ? Array(pending.dropLast()) : pending
     }
 }
 
