@@ -79,12 +79,15 @@ public final class TestProcess: Sendable {
     }
 
     /// Kills the peer. SIGKILL, because a child spawned from a test runner thread inherits a signal mask that
-    /// blocks SIGTERM (seen with Swift Testing on Linux), so `terminate()` would never be delivered.
+    /// blocks SIGTERM (seen with Swift Testing on Linux), so `terminate()` would never be delivered. Waits for
+    /// the exit by polling `isRunning` (bounded, 10 s) rather than `waitUntilExit()`, which spins a run loop on
+    /// the calling thread: a CI run crashed in libdispatch's manager thread while one did so from a test's
+    /// `defer` on a cooperative-pool thread.
     public func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
     }
 
     deinit { stop() }
