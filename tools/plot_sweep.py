@@ -20,6 +20,15 @@ import sys
 from collections import defaultdict
 
 
+
+def save(plt, fig, outdir, name):
+    """Lays out, writes OUTDIR/NAME at 100 dpi, closes the figure, returns the path."""
+    fig.tight_layout()
+    path = os.path.join(outdir, name)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
 def pyplot():
     """matplotlib's pyplot on the Agg backend, imported on first use."""
     import matplotlib
@@ -105,11 +114,7 @@ def plot_curves(rows, trace, policies, outdir, slowdown):
                 ax.set_xlabel("request rate (req/s)")
     axes[0][0].legend(fontsize=8)
     fig.suptitle(f"{trace}: {'slowdown (latency / unloaded latency)' if slowdown else 'latency'} against request rate")
-    fig.tight_layout()
-    path = os.path.join(outdir, f"{trace}_{'slowdown' if slowdown else 'latency'}.png")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save(plt, fig, outdir, f"{trace}_{'slowdown' if slowdown else 'latency'}.png")
 
 
 GRID = [("ttft_p90_ms", "P90 TTFT (ms)", "slo_ttft_ms", True), ("tbt_p90_ms", "P90 TBT (ms)", "slo_tbt_ms", True),
@@ -135,11 +140,7 @@ def plot_grid(rows, trace, policies, outdir):
         ax.set_xlabel("request rate (req/s)")
     axes[0][0].legend(fontsize=8)
     fig.suptitle(f"{trace}: p90 metrics against request rate")
-    fig.tight_layout()
-    path = os.path.join(outdir, f"{trace}_p90_grid.png")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save(plt, fig, outdir, f"{trace}_p90_grid.png")
 
 
 BARS = [("ttft_p90_ms", "P90 TTFT (ms)"), ("tbt_p90_ms", "P90 TBT (ms)"), ("e2e_p90_s", "P90 E2E (s)"),
@@ -165,11 +166,7 @@ def plot_bars(rows, trace, policies, outdir):
     for ax in axes[len(panels):]:
         ax.axis("off")
     fig.suptitle(f"{trace}: per policy, averaged over request rates and seeds")
-    fig.tight_layout()
-    path = os.path.join(outdir, f"{trace}_bars.png")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save(plt, fig, outdir, f"{trace}_bars.png")
 
 
 def plot_frontier(rows, trace, policies, outdir):
@@ -187,11 +184,7 @@ def plot_frontier(rows, trace, policies, outdir):
     ax.set_ylabel("SLO attainment (share of requests)")
     ax.set_title(f"{trace}: GPU-hours against SLO attainment (labels: req/s)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = os.path.join(outdir, f"{trace}_frontier.png")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save(plt, fig, outdir, f"{trace}_frontier.png")
 
 
 def main(argv=None):

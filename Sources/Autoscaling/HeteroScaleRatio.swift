@@ -83,7 +83,7 @@ public enum RatioApportionment {
             }
         }
         var left = total - result.reduce(0, +)
-        let weights = normalisedWeights(roles)
+        let weights = normalisedWeights(roles.map(\.weight))
         let order = free.sorted { a, b in
             let fa = shares[a] - Double(result[a]), fb = shares[b] - Double(result[b])
             if fa != fb { return fa > fb }
@@ -128,7 +128,7 @@ public enum RatioApportionment {
     /// Shares plus, for roles pinned to a bound, that bound.
     private static func boundedShares(total: Int, roles: [Role]) -> (shares: [Double], fixed: [Int?]) {
         let n = roles.count
-        let weights = normalisedWeights(roles)
+        let weights = normalisedWeights(roles.map(\.weight))
         let mins = roles.map { max(0, $0.minReplicas) }
         let maxs = roles.indices.map { max(mins[$0], roles[$0].maxReplicas) }
         var fixed = [Int?](repeating: nil, count: n)
@@ -174,7 +174,7 @@ public enum RatioApportionment {
     /// is 0.125 (the P/D ratio 0.75 is 12.5 % above 2/3), 3:5 is 0.111, 5:7 is 0.071; infinite when a weighted
     /// role has no instance.
     public static func ratioError(_ counts: [Int], weights: [Double]) -> Double {
-        let w = normalisedWeights(weights.map { Role(name: "", weight: $0) })
+        let w = normalisedWeights(weights)
         guard counts.count == w.count, counts.contains(where: { $0 > 0 }) else { return 0 }
         var lo = Double.infinity, hi = 0.0
         for (c, wi) in zip(counts, w) where wi > 0 {
@@ -187,8 +187,8 @@ public enum RatioApportionment {
     }
 
     /// Non-negative, finite weights; all-zero becomes all-one (equal split).
-    private static func normalisedWeights(_ roles: [Role]) -> [Double] {
-        let w = roles.map { $0.weight.isFinite && $0.weight > 0 ? $0.weight : 0 }
+    private static func normalisedWeights(_ weights: [Double]) -> [Double] {
+        let w = weights.map { $0.isFinite && $0 > 0 ? $0 : 0 }
         return w.contains { $0 > 0 } ? w : w.map { _ in 1 }
     }
 }

@@ -148,6 +148,7 @@ public enum Replay {
             if hs?.latency?.tbtSLOMilliseconds != nil { add(Signal.tbtP90Milliseconds, "heteroScale.latency.tbtSLOMilliseconds") }
             if hs?.latency?.ttftSLOMilliseconds != nil { add(Signal.ttftP90Milliseconds, "heteroScale.latency.ttftSLOMilliseconds") }
         case .latency?:
+            // TBT when its SLO is set, or when neither is (the spec error then names the TBT SLO).
             let latency = spec.heteroScale?.latency
             if latency?.tbtSLOMilliseconds != nil || latency?.ttftSLOMilliseconds == nil {
                 add(Signal.tbtP90Milliseconds, "the Latency strategy")

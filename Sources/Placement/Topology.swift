@@ -97,10 +97,7 @@ public struct Topology: Sendable {
         raw.reserveCapacity(nodes.count)
         var seenTypes: [String] = []
         var noS1 = 0, noS2 = 0, noType = 0
-        // (Index-based over the buffer so that each Node is borrowed, not copied.)
-        nodes.withUnsafeBufferPointer { nodes in
-        for i in nodes.indices {
-            let node = nodes[i]
+        for node in nodes {
             guard let name = node.metadata.name, !name.isEmpty else { continue }
             let capacity = Self.quantity(node.status?.allocatable?[labels.gpuResource] ?? node.status?.capacity?[labels.gpuResource])
             guard capacity > 0 else { continue }
@@ -132,7 +129,6 @@ public struct Topology: Sendable {
             raw.append(Raw(name: name, s0: l[labels.s0] ?? "", s1: s1Value, s2: s2 ?? s1Value, type: typeName,
                            taints: taints.isEmpty ? taints : Self.canonical(taints), capacity: capacity, s1Labelled: s1 != nil,
                            s2Labelled: s2 != nil, typePrimary: primaryType != nil, typeSlot: slot))
-        }
         }
         raw.sort { ($0.s2, $0.s1, $0.s0, $0.name) < ($1.s2, $1.s1, $1.s0, $1.name) }
         if noS1 > 0 { warnings.append("\(noS1) GPU node(s) have no \(labels.s1) label: each is an S1 of its own") }
@@ -205,6 +201,7 @@ public struct Topology: Sendable {
         classify()
 
         bound.reserveCapacity(pods.count / 2)
+        // Index-based over the buffer, so that `account` borrows each Pod instead of copying it.
         pods.withUnsafeBufferPointer { pods in
             for i in pods.indices { account(pods[i], sign: 1, warn: true) }
         }
