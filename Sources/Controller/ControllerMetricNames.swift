@@ -16,6 +16,10 @@ public enum ControllerMetricNames {
     public static let scrapeErrors = "heteroscale_scrape_errors_total"
     public static let scaleTotal = "heteroscale_scale_total"
     public static let scrapeMode = "heteroscale_scrape_mode"
+    public static let scaleTargetReachable = "heteroscale_scale_target_reachable"
+    public static let groupCondition = "heteroscale_group_condition"
+    /// The DeploymentGroup conditions `groupCondition` exports.
+    public static let groupConditions = [DeploymentGroupStatusBuilder.placed, DeploymentGroupStatusBuilder.available, DeploymentGroupStatusBuilder.ratioBalanced]
 
     /// Declares every family in `registry`.
     public static func register(in registry: MetricsRegistry) {
@@ -27,5 +31,7 @@ public enum ControllerMetricNames {
         registry.register(scrapeErrors, .counter, help: "Failed metric observations (pod scrapes or queries) per PodAutoscaler.")
         registry.register(scaleTotal, .counter, help: "Writes to a target's /scale per PodAutoscaler and direction.")
         registry.register(scrapeMode, .gauge, help: "1 for the way a PodAutoscaler's pods are scraped (mode: direct or apiserver, the pod proxy); absent while --scrape-via auto has not decided.")
+        registry.register(scaleTargetReachable, .gauge, help: "1 when the last reconcile of a PodAutoscaler could read its target's /scale, 0 when it could not (FailedGetScale).")
+        registry.register(groupCondition, .gauge, help: "1 while a DeploymentGroup's condition (Placed, Available, RatioBalanced) is True, 0 while it is False.")
     }
 }

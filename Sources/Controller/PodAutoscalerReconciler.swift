@@ -165,10 +165,12 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
             let message = Self.describe(error)
             await recorder.record(subject, type: .warning, reason: "FailedGetScale", action: "GetScale", note: message)
             log(.warning, key, reason: "FailedGetScale", "cannot read the target's scale", message: message)
+            registry.set(ControllerMetricNames.scaleTargetReachable, ["namespace": key.namespace, "name": key.name], 0)
             let status = PodAutoscalerStatusBuilder.failedGetScale(previous, generation: generation, message: message, now: now)
             try await writeStatusOrRetry(key, object, status, now: now, retry: max(tick, options.minimumRetry))
             return .requeueAfter(max(tick, options.minimumRetry))
         }
+        registry.set(ControllerMetricNames.scaleTargetReachable, ["namespace": key.namespace, "name": key.name], 1)
         var current = Int(scale["spec"]?["replicas"]?.intValue ?? 0)
         var selector = scale["status"]?["selector"]?.stringValue ?? ""
         // A DeploymentGroup: its roles (the P/D strategies size them together), or the one role scaled.
@@ -528,7 +530,7 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         let labels = ["namespace": key.namespace, "name": key.name]
         for name in [ControllerMetricNames.desiredReplicas, ControllerMetricNames.actualReplicas, ControllerMetricNames.panicMode,
                      ControllerMetricNames.metricValue, ControllerMetricNames.scrapeErrors, ControllerMetricNames.scaleTotal,
-                     ControllerMetricNames.scrapeMode] {
+                     ControllerMetricNames.scrapeMode, ControllerMetricNames.scaleTargetReachable] {
             registry.removeAll(name, matching: labels)
         }
     }

@@ -171,6 +171,8 @@ public final class Manager: Sendable {
         }
         registry.set(RuntimeMetricNames.maxConcurrentReconciles, ["controller": definition.name], Double(definition.workers))
         registry.set(RuntimeMetricNames.activeWorkers, ["controller": definition.name], 0)
+        // As controller-runtime: the error counter exists from the start, so `rate()` sees the first error.
+        registry.increment(RuntimeMetricNames.reconcileErrors, ["controller": definition.name], by: 0)
     }
 
     /// The names of the controllers added.

@@ -33,7 +33,7 @@ public enum DeploymentGroupController {
         let reconciler = DeploymentGroupReconciler(
             client: manager.client, groups: groups, deployments: manager.informer(.deployments).store,
             pods: manager.informer(.pods).store, nodes: manager.informer(.nodes).store,
-            autoscalers: manager.informer(.podAutoscalers).store, recorder: recorder, logger: logger, options: options)
+            autoscalers: manager.informer(.podAutoscalers).store, recorder: recorder, logger: logger, options: options, registry: manager.registry)
         // Capacity changed: the groups that are short of it look again.
         let nodes = Watch(.nodes) { event in
             if case .updated(let old, let new) = event, old["spec"] == new["spec"], old["metadata"]?["labels"] == new["metadata"]?["labels"],

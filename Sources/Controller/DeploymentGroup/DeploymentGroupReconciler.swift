@@ -38,13 +38,16 @@ public final class DeploymentGroupReconciler<C: Clock>: Reconciler where C.Durat
     let wallClock: @Sendable () -> Date
     let logger: Logger
     let options: DeploymentGroupReconcilerOptions
+    /// Where `heteroscale_group_condition` goes (none in unit tests that do not look).
+    let registry: MetricsRegistry?
     let logThrottle = LogThrottle(interval: 300)
     /// The last status written per group (to write only changes) and the last placement events.
     private let memory = Locked<[ObjectKey: (status: DeploymentGroupStatus?, placed: String)]>([:])
 
     public init(client: RESTClient, groups: ObjectStore, deployments: ObjectStore, pods: ObjectStore, nodes: ObjectStore,
                 autoscalers: ObjectStore? = nil, recorder: EventRecorder<C>, wallClock: @escaping @Sendable () -> Date = { Date() },
-                logger: Logger, options: DeploymentGroupReconcilerOptions = .init()) {
+                logger: Logger, options: DeploymentGroupReconcilerOptions = .init(), registry: MetricsRegistry? = nil) {
+        self.registry = registry
         self.client = client
         self.groups = groups
         self.deployments = deployments
@@ -75,6 +78,7 @@ public final class DeploymentGroupReconciler<C: Clock>: Reconciler where C.Durat
         guard let object = groups.get(key), object["metadata"]?["deletionTimestamp"] == nil else {
             memory.withLock { $0[key] = nil }
             logThrottle.forget(subject: key.description)
+            registry?.removeAll(ControllerMetricNames.groupCondition, matching: ["namespace": key.namespace, "name": key.name])
             return .done
         }
         let now = wallClock()
@@ -168,8 +172,19 @@ public final class DeploymentGroupReconciler<C: Clock>: Reconciler where C.Durat
             group: group, previous: memory.withLock { $0[key]?.status } ?? group.status, desired: desired, plan: result,
             pods: groupPods, children: childrenOf(key), now: now)
         try await writeStatus(key, object, status)
+        exportConditions(key, status)
         let observing = groupPods.contains { $0.softScaleInSince != nil && !$0.deleting }
         return .requeueAfter(observing ? options.softScaleInCheck : options.resync)
+    }
+
+    /// `heteroscale_group_condition{namespace, name, condition}`: 1 while True, 0 while False (the alerts on
+    /// unschedulable groups and an imbalanced P/D ratio read it).
+    private func exportConditions(_ key: ObjectKey, _ status: DeploymentGroupStatus) {
+        guard let registry else { return }
+        for condition in status.conditions ?? [] where ControllerMetricNames.groupConditions.contains(condition.type) {
+            registry.set(ControllerMetricNames.groupCondition, ["namespace": key.namespace, "name": key.name, "condition": condition.type],
+                         condition.status == .isTrue ? 1 : 0)
+        }
     }
 
     // MARK: - Reading the caches
