@@ -74,7 +74,7 @@ let package = Package(
         ),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "KubeAPI"]),
         // Helpers shared by the test targets: child processes (real peers), temporary directories.
-        .target(name: "TestSupport", dependencies: ["KubeClient"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["KubeClient", "YAML"], path: "Tests/TestSupport"),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeAPI", "YAML", "TestSupport"]),
         .testTarget(name: "KubeRuntimeTests", dependencies: ["KubeRuntime", "KubeClient", "YAML"]),
         .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "KubeClient", "YAML"]),
