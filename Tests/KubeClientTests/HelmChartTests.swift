@@ -87,6 +87,7 @@ import YAML
         ["metrics.serviceMonitor.enabled=true", "metrics.serviceMonitor.labels.release=prom"], ["rbac.create=false", "serviceAccount.create=false"],
         ["metrics.service.enabled=false", "logFormat=text", "logLevel=debug", "advisory=true"],
         ["scrapeVia=auto"], ["scrapeVia=apiserver", "watchNamespace=team"],
+        ["prometheusRule.enabled=true", "prometheusRule.labels.release=prom"],
     ])
     func theChartLintsStrictly(sets: [String]) throws {
         let out = try runCommand(try #require(Self.helm), ["lint", "--strict", "\(Self.root)/charts/heteroscale"] + sets.flatMap { ["--set", $0] })
