@@ -3,7 +3,9 @@
 
 SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?=
-APT_PACKAGES := libcurl4-openssl-dev libyaml-dev openssl python3 pkg-config
+# prometheus: /usr/bin/prometheus and /usr/bin/promtool for the real-Prometheus tests and the chart's rule tests
+# (HETEROSCALE_SKIP_PROMETHEUS=1 skips them; without it a missing prometheus fails them).
+APT_PACKAGES := libcurl4-openssl-dev libyaml-dev openssl python3 pkg-config prometheus
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build release test demo doctor clean fuzz fuzz-ci
@@ -24,7 +26,8 @@ build: deps
 release: deps
 	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS)
 
-## Run every test (unit, real peers on loopback: python3 HTTP server, openssl s_server, kubectl, helm).
+## Run every test (unit, real peers on loopback: python3 HTTP server, openssl s_server, kubectl, helm, a real
+## Prometheus and promtool: `promtool check rules` / `promtool test rules` on the chart's rules run as Swift tests).
 test: deps
 	tools/install-helm.sh
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
