@@ -35,6 +35,8 @@ public struct SimulationConfig: Sendable {
     public var placement = PlacementOptions()
     /// Price of a GPU-hour by GPU type, for the cost columns of the comparison.
     public var gpuPrices: [String: Double] = [:]
+    /// The project's own performance semantics, or splitwise-sim's (`PerformanceModelMode`).
+    public var performanceModel: PerformanceModelMode = .native
 
     public init(cluster: ClusterSpec, performance: PerformanceModel, pools: [PoolSpec], groups: [String: [String]] = [:],
                 autoscalers: [PodAutoscaler] = [], scrapeInterval: Double = 5, signalWindow: Double = 30,
@@ -89,6 +91,8 @@ public struct RequestRecord: Sendable, Hashable {
     public var kvTransferSeconds = 0.0
     /// Bytes of KV cache moved.
     public var kvBytes = 0.0
+    /// splitwise-sim's TBT (`performanceModel: splitwiseCompat`): over every output token, not per gap.
+    public var tbtOverOutputTokens = false
     public var ttft: Double { firstToken - arrival }
     /// Both SLOs met: TTFT and mean TBT within their limits (milliseconds; a missing limit always holds).
     public func meetsSLO(ttftMs: Double?, tbtMs: Double?) -> Bool {
@@ -96,8 +100,12 @@ public struct RequestRecord: Sendable, Hashable {
     }
     public var queueTime: Double { prefillStart - arrival }
     public var responseTime: Double { completion - arrival }
-    /// Mean inter-token gap after the first token (0 for one-token outputs).
-    public var tbt: Double { generatedTokens > 1 ? (completion - firstToken) / Double(generatedTokens - 1) : 0 }
+    /// Mean inter-token gap after the first token (0 for one-token outputs); with `tbtOverOutputTokens`,
+    /// splitwise-sim's (completion − first token) ÷ output tokens.
+    public var tbt: Double {
+        if tbtOverOutputTokens { return generatedTokens > 0 ? (completion - firstToken) / Double(generatedTokens) : 0 }
+        return generatedTokens > 1 ? (completion - firstToken) / Double(generatedTokens - 1) : 0
+    }
 }
 
 enum SimEvent: Sendable {
@@ -144,6 +152,8 @@ public final class Simulator {
     /// The cluster as the placement engine sees it; instances hold their GPUs in it.
     var topology: Topology
     let bandwidth: TransferBandwidth
+    /// `performanceModel: splitwiseCompat` (splitwise-sim's decode step, KV transfer and TBT).
+    let splitwiseCompat: Bool
     /// Placement units: each DeploymentGroup, and each pool outside one.
     var groups: [SimGroup] = []
     var groupOfPool: [Int] = []
@@ -188,6 +198,7 @@ public final class Simulator {
         self.stream = stream.eraseToAnyStream()
         topology = Topology(nodes: config.cluster.kubeNodes())
         bandwidth = config.cluster.bandwidth ?? TransferBandwidth()
+        splitwiseCompat = config.performanceModel == .splitwiseCompat
         decodeTPSWindow = MetricWindow(windowSeconds: config.signalWindow)
         prefillTPSWindow = MetricWindow(windowSeconds: config.signalWindow)
         arrivalWindow = MetricWindow(windowSeconds: config.signalWindow)
@@ -197,6 +208,9 @@ public final class Simulator {
                 let hw = spec.hardware ?? type
                 guard let profile = config.performance.profile(model: spec.model, hardware: hw, tensorParallel: spec.tensorParallel) else {
                     throw SimulationError("pool \(spec.name): no performance profile for \(spec.model)/\(hw)/TP\(spec.tensorParallel); have \(config.performance.keys.map(\.description).joined(separator: ", "))")
+                }
+                if splitwiseCompat && profile.referenceTokenTime == nil {
+                    throw SimulationError("pool \(spec.name): performanceModel: splitwiseCompat needs the profiled table for \(spec.model)/\(hw)/TP\(spec.tensorParallel) (splitwise-sim's token-time predictor); add the splitwise CSV to profiles")
                 }
                 profiles[type] = profile
             }
@@ -325,7 +339,9 @@ public final class Simulator {
         guard let target = best else { decodeBacklog.append(slot); return }
         let tokens = slots[slot].context
         let bytes = Double(slots[slot].request.promptTokens) * Double(source.profile.kvBytesPerToken ?? 0)
-        let seconds = bytes / bandwidth.bytesPerSecond(topology.locality(source.node, target.node))
+        let seconds = splitwiseCompat
+            ? bytes / SplitwiseCompat.transferBytesPerSecond
+            : bytes / bandwidth.bytesPerSecond(topology.locality(source.node, target.node))
         slots[slot].kvTransfer += seconds
         slots[slot].kvBytes += bytes
         target.inbound += 1
@@ -379,7 +395,9 @@ public final class Simulator {
                 inst.residentSeen = true
                 inst.busy = true
                 inst.iterationStart = now
-                let dt = inst.profile.decodeTime(batchSize: inst.running.count, contextTokens: inst.kvUsed)
+                let dt = splitwiseCompat
+                    ? inst.profile.referenceIterationTime(promptTokens: 0, decodeRequests: inst.running.count)
+                    : inst.profile.decodeTime(batchSize: inst.running.count, contextTokens: inst.kvUsed)
                 queue.push(.decodeDone(inst.id), at: now + dt)
                 return
             }
@@ -492,7 +510,8 @@ public final class Simulator {
             id: st.request.id, arrival: st.request.arrival, promptTokens: st.request.promptTokens,
             outputTokens: st.request.outputTokens, prefillStart: st.prefillStart, firstToken: st.firstToken,
             completion: now, generatedTokens: st.generated, prefillInstance: st.prefillInstance,
-            decodeInstance: st.decodeInstance, kvTransferSeconds: st.kvTransfer, kvBytes: st.kvBytes)
+            decodeInstance: st.decodeInstance, kvTransferSeconds: st.kvTransfer, kvBytes: st.kvBytes,
+            tbtOverOutputTokens: splitwiseCompat)
         result.promptTokensDone += st.request.promptTokens
         let met = record.meetsSLO(ttftMs: config.sloTTFTms, tbtMs: config.sloTBTms)
         result.requestStats.add(record, meetsSLO: met)

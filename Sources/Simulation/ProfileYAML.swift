@@ -95,8 +95,18 @@ extension PerformanceModel {
         PerformanceModel(profiles: try HardwareProfile.fromYAML(text, source: source))
     }
 
-    /// Adds the profiles of another model (later ones replace earlier ones with the same key).
+    /// Adds the profiles of another model (later ones replace earlier ones with the same key). A replacing
+    /// profile without memory figures (a profiled CSV table has timings only) keeps the replaced one's KV
+    /// capacity, KV bytes per token and GPU memory, so `profiles: [h100.yaml, table.csv]` gives the table's
+    /// timings with the parametric profile's memory.
     public mutating func merge(_ other: PerformanceModel) {
-        for p in other.profiles.values { add(p) }
+        for var p in other.profiles.values {
+            if let old = profiles[p.key] {
+                p.kvCapacityTokens = p.kvCapacityTokens ?? old.kvCapacityTokens
+                p.kvBytesPerToken = p.kvBytesPerToken ?? old.kvBytesPerToken
+                p.gpuMemoryGiB = p.gpuMemoryGiB ?? old.gpuMemoryGiB
+            }
+            add(p)
+        }
     }
 }

@@ -155,7 +155,8 @@ public enum ScenarioRunner {
         if workload.seed == nil { workload.seed = spec.seed }
         return try prepared.map { p, config in
             var config = config
-            let stream = try workload.makeStream(baseDirectory: baseDirectory)
+            let stream = try workload.makeStream(
+                baseDirectory: baseDirectory, independentSizes: spec.performanceModelMode == .splitwiseCompat)
             var writer: RequestsCSVWriter?
             switch requests {
             case .keep: break

@@ -32,6 +32,9 @@ public struct ScenarioSpec: Decodable, Sendable {
     public var placement: PlacementMode?
     /// Price of a GPU-hour per GPU type (the comparison's cost per 1M tokens).
     public var prices: [String: Double]?
+    /// `performanceModel:` — the project's own semantics (`native`, the default) or splitwise-sim's
+    /// (`splitwiseCompat`, for cross-checks; see `PerformanceModelMode`).
+    public var performanceModelMode: PerformanceModelMode
     public var policies: [Policy]
     /// The parsed scenario file, for the positions of inline manifests (set by `parse`/`load`).
     var source: YAMLDocument?
@@ -93,7 +96,7 @@ public struct ScenarioSpec: Decodable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case name, cluster, profiles, profile, model, workload, slo, duration, seed, scrapeInterval, signalWindow
-        case coldStartSeconds, coldStarts, maxBatchTokens, maxBatchSize, placement, prices, policies
+        case coldStartSeconds, coldStarts, maxBatchTokens, maxBatchSize, placement, prices, policies, performanceModel
     }
 
     public init(from decoder: any Decoder) throws {
@@ -128,6 +131,7 @@ public struct ScenarioSpec: Decodable, Sendable {
         maxBatchSize = try c.decodeIfPresent(Int.self, forKey: .maxBatchSize)
         placement = try c.decodeIfPresent(PlacementMode.self, forKey: .placement)
         prices = try c.decodeIfPresent([String: Double].self, forKey: .prices)
+        performanceModelMode = try c.decodeIfPresent(PerformanceModelMode.self, forKey: .performanceModel) ?? .native
         for (type, price) in (prices ?? [:]).sorted(by: { $0.key < $1.key }) where !(price.isFinite && price >= 0) {
             throw SimulationError("prices.\(type): must be zero or positive, got \(price)")
         }
@@ -321,6 +325,7 @@ public struct ScenarioSpec: Decodable, Sendable {
         config.groupPlacement = groupPlacement
         config.placement = PlacementOptions(topologyBlind: (policy.placement ?? placement) == .topologyBlind, seed: seed ?? 0)
         config.gpuPrices = prices ?? [:]
+        config.performanceModel = performanceModelMode
         config.scrapeInterval = scrapeInterval ?? 5
         config.signalWindow = signalWindow ?? 30
         config.duration = duration

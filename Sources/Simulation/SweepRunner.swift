@@ -82,7 +82,9 @@ public enum SweepRunner {
         }
         for (name, path) in sweep.traceFiles {
             do {
-                prepared.sizes[name] = try TokenSizes.empirical(from: try TraceFormat.detect(path: path).open(path: path))
+                let sizes = try TokenSizes.empirical(from: try TraceFormat.detect(path: path).open(path: path))
+                // splitwiseCompat draws prompt and output sizes independently, as splitwise-sim's generator does.
+                prepared.sizes[name] = sweep.scenario.performanceModelMode == .splitwiseCompat ? sizes.independentColumns : sizes
             } catch {
                 throw SimulationError("trace \(name) (\(path)): \(error)")
             }

@@ -94,6 +94,9 @@ public enum TokenSizes: Sendable, Hashable {
     /// Joint (prompt, output) pairs drawn uniformly with replacement, e.g. a trace's requests (keeps their
     /// correlation).
     case empirical([TokenPair])
+    /// Prompt and output sizes of a trace drawn independently with replacement (splitwise-sim's generator:
+    /// each column sampled on its own, so the pairs' correlation is lost).
+    case independent([TokenPair])
 
     public struct TokenPair: Sendable, Hashable {
         public var prompt: Int
@@ -138,6 +141,12 @@ public enum TokenSizes: Sendable, Hashable {
         return .empirical(pairs)
     }
 
+    /// The same distribution with prompt and output sampled independently (`.independent`); others unchanged.
+    public var independentColumns: TokenSizes {
+        if case .empirical(let pairs) = self { return .independent(pairs) }
+        return self
+    }
+
     public func sample(_ rng: inout SimRandom) -> TokenPair {
         switch self {
         case .constant(let p, let o): return TokenPair(prompt: p, output: o)
@@ -145,6 +154,10 @@ public enum TokenSizes: Sendable, Hashable {
         case .empirical(let pairs):
             precondition(!pairs.isEmpty, "empty empirical token distribution")
             return pairs[rng.below(pairs.count)]
+        case .independent(let pairs):
+            precondition(!pairs.isEmpty, "empty empirical token distribution")
+            let prompt = pairs[rng.below(pairs.count)].prompt
+            return TokenPair(prompt: prompt, output: pairs[rng.below(pairs.count)].output)
         }
     }
 }

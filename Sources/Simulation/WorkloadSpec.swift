@@ -50,7 +50,9 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
     }
 
     /// Builds the request stream. Relative paths resolve against `baseDirectory` (the scenario file's folder).
-    public func makeStream(baseDirectory: String = ".") throws -> AnyRequestStream {
+    /// `independentSizes` draws `sizes.fromTrace` prompt and output sizes independently (splitwise-sim's
+    /// generator; the scenario's `performanceModel: splitwiseCompat` sets it).
+    public func makeStream(baseDirectory: String = ".", independentSizes: Bool = false) throws -> AnyRequestStream {
         let seed = self.seed ?? 0
         var stream: AnyRequestStream
         if let phases {
@@ -66,7 +68,7 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
                 var phase = phase
                 if phase.seed == nil { phase.seed = SplitMix64.mix(seed &+ UInt64(i)) }
                 do {
-                    parts.append((try phase.makeStream(baseDirectory: baseDirectory), offset))
+                    parts.append((try phase.makeStream(baseDirectory: baseDirectory, independentSizes: independentSizes), offset))
                 } catch let e as WorkloadSpecError {
                     throw WorkloadSpecError(e.message.replacingOccurrences(of: "workload.", with: "workload.phases[\(i)].", options: .anchored))
                 }
@@ -84,7 +86,8 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
                 throw WorkloadSpecError("workload.duration: a synthetic workload needs a duration")
             }
             let pattern = try arrivals.pattern(seed: seed)
-            let sizes = try (self.sizes ?? SizesSpec()).sizes(baseDirectory: baseDirectory)
+            var sizes = try (self.sizes ?? SizesSpec()).sizes(baseDirectory: baseDirectory)
+            if independentSizes { sizes = sizes.independentColumns }
             stream = SyntheticWorkload(pattern: pattern, sizes: sizes, duration: duration, seed: seed)
                 .eraseToAnyStream()
         default:
