@@ -92,6 +92,7 @@ public struct LoadPredictor: Codable, Sendable, Equatable {
     /// The Prophet-like forecast `steps` ahead, or nil when the fit fails.
     func prophetForecast(steps: Int) -> Double? {
         let total = observedCount ?? history.count
+        if let first = history.first, history.allSatisfy({ $0 == first }) { return first }
         guard let model = ProphetLikeModel(values: history, firstIndex: total - history.count, period: seasonLength) else { return nil }
         let v = model.forecast(steps: steps)
         return v.isFinite ? max(0, v) : nil
