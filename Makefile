@@ -34,7 +34,7 @@ test: deps
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS)
 
 ## The main job for now, on a release build: the CLI; a replay of a recorded KPA burst through the real
-## strategy code; the diurnal P/D simulation comparing seven policies (results in results/); the controller
+## strategy code; the diurnal P/D simulation comparing nine policies (results in results/); the controller
 ## end to end against the loopback API emulator with stand-in model servers; doctor.
 HS := .build/release/heteroscale
 demo: release
@@ -43,7 +43,7 @@ demo: release
 	@echo "== heteroscale replay: a KPA PodAutoscaler over recorded metrics =="
 	$(HS) replay --autoscaler samples/autoscaling/kpa.yaml --metrics samples/replay/kpa-burst.csv
 	@echo
-	@echo "== heteroscale simulate: a compressed diurnal day of Azure conv requests on H100 prefill + H20 decode, seven policies =="
+	@echo "== heteroscale simulate: a compressed diurnal day of Azure conv requests on H100 prefill + H20 decode, nine policies =="
 	$(HS) simulate samples/simulation/pd-conv-diurnal.yaml --out results/pd-conv-diurnal
 	@echo
 	@echo "== heteroscale controller: the API emulator, stand-in vLLM pods, kubectl apply samples/autoscaling/kpa.yaml =="

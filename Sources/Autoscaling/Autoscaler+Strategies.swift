@@ -34,11 +34,11 @@ extension Autoscaler {
         case .heteroScale:
             out += issues(HeteroScaleParameters.validate(spec.heteroScale ?? HeteroScaleSpec()))
         case .sla:
-            let sla = spec.sla ?? SLASpec()
-            out += issues(SLAPlanner.validate(sla))
-            if sla.profile == nil {
-                out.append(ValidationIssue(field: "spec.sla.profile", message: "is required for the SLA strategy"))
-            }
+            out += issues(SLAPlanner.validate(spec.sla ?? SLASpec()))
+        case .hybrid:
+            out += issues(HeteroScaleParameters.validate(spec.heteroScale ?? HeteroScaleSpec()))
+            out += issues(SLAPlanner.validate(spec.sla ?? SLASpec()))
+            out += issues(HybridParameters.validate(spec.hybrid ?? HybridSpec()))
         case .periodic:
             out += issues(PeriodicPolicy(schedules: spec.schedules ?? [], minReplicas: minReplicas, maxReplicas: spec.maxReplicas).validate())
         case .latency:
@@ -74,20 +74,31 @@ extension Autoscaler {
         } catch {
             return .inactive(current: snapshot.currentReplicas, reason: .invalidSpec, message: "invalid spec: \(error)", strategy: "HeteroScale")
         }
+        let input = heteroScaleInput(spec: spec, snapshot: snapshot)
+        var s = state.heteroScale ?? HeteroScaleState()
+        let d = policy.decide(input, state: &s, now: now)
+        state.heteroScale = s
+        return heteroScaleDecision(d, snapshot: snapshot, strategy: "HeteroScale")
+    }
+
+    /// HeteroScale's input from a snapshot: the group's roles (or one pooled role) and the signals.
+    static func heteroScaleInput(spec: PodAutoscalerSpec, snapshot: ScalingSnapshot) -> HeteroScaleInput {
         let pooled = snapshot.roles.isEmpty
         let roles: [HeteroScaleInput.RoleInfo] = pooled
             ? [HeteroScaleInput.RoleInfo(name: spec.subTargetSelector?.roleName ?? "group", weight: 1, current: snapshot.currentReplicas, ready: snapshot.readyReplicas)]
             : snapshot.roles.map {
                 HeteroScaleInput.RoleInfo(name: $0.name, weight: $0.weight, current: $0.current, ready: $0.ready, minReplicas: $0.minReplicas ?? 0, maxReplicas: $0.maxReplicas ?? Int.max)
             }
-        let input = HeteroScaleInput(
+        return HeteroScaleInput(
             decodeTPS: signal(Signal.decodeTPS, snapshot), prefillTPS: signal(Signal.prefillTPS, snapshot),
             tbtP90Milliseconds: signal(Signal.tbtP90Milliseconds, snapshot), ttftP90Milliseconds: signal(Signal.ttftP90Milliseconds, snapshot),
             roles: roles)
-        var s = state.heteroScale ?? HeteroScaleState()
-        let d = policy.decide(input, state: &s, now: now)
-        state.heteroScale = s
-        var details = DecisionDetails(strategy: "HeteroScale", tier: d.tierHit.map { "tier \($0)" })
+    }
+
+    /// A HeteroScale decision as the shared `Decision` (conditions, details); missing data is inactive.
+    static func heteroScaleDecision(_ d: HeteroScaleDecision, snapshot: ScalingSnapshot, strategy: String) -> Decision {
+        let pooled = snapshot.roles.isEmpty
+        var details = DecisionDetails(strategy: strategy, tier: d.tierHit.map { "tier \($0)" })
         for key in [Signal.decodeTPS, Signal.prefillTPS, Signal.tbtP90Milliseconds, Signal.ttftP90Milliseconds] {
             if let v = signal(key, snapshot) { details.metricValues[key] = v }
         }
@@ -133,34 +144,11 @@ extension Autoscaler {
         }
         let prefillName = sla.prefillRole ?? "prefill"
         let decodeName = sla.decodeRole ?? "decode"
-        let prefill = snapshot.role(prefillName)
-        let decode = snapshot.role(decodeName)
-        func range(_ r: RoleSnapshot?) -> ClosedRange<Int>? {
-            guard let r, r.minReplicas != nil || r.maxReplicas != nil else { return nil }
-            let lo = Swift.max(0, r.minReplicas ?? 0)
-            return lo...Swift.max(lo, r.maxReplicas ?? Int.max / 4)
-        }
-        let obs = SLAObservation(
-            numRequests: snapshot.signals[Signal.numRequests] ?? 0,
-            avgISL: snapshot.signals[Signal.averageISL], avgOSL: snapshot.signals[Signal.averageOSL],
-            ttftMilliseconds: snapshot.signals[Signal.ttftMilliseconds], itlMilliseconds: snapshot.signals[Signal.itlMilliseconds],
-            intervalSeconds: snapshot.signals[Signal.intervalSeconds] ?? planner.parameters.adjustmentIntervalSeconds,
-            decodeKVUsage: snapshot.signals[Signal.decodeKVUsage], requestDurationSeconds: snapshot.signals[Signal.requestDurationSeconds],
-            prefillReplicas: prefill?.current, decodeReplicas: decode?.current,
-            prefillReplicaRange: range(prefill), decodeReplicaRange: range(decode))
+        let obs = slaObservation(sla: sla, snapshot: snapshot, interval: planner.parameters.adjustmentIntervalSeconds)
         var s = state.sla ?? SLAState()
         let d = planner.decide(obs, state: &s, now: now)
         state.sla = s
-        var details = DecisionDetails(strategy: "SLA", predicted: d.predicted?.requests)
-        details.extra["prefillReplicas"] = Double(d.prefillReplicas)
-        details.extra["decodeReplicas"] = Double(d.decodeReplicas)
-        details.extra["prefillCorrection"] = d.corrections.prefill
-        details.extra["decodeCorrection"] = d.corrections.decode
-        if let p = d.predicted {
-            details.extra["predictedISL"] = p.isl
-            details.extra["predictedOSL"] = p.osl
-            details.extra["predictedRequestsPerSecond"] = p.requestsPerSecond
-        }
+        let details = slaDetails(d, strategy: "SLA")
         if d.advisory {
             var advisory = Decision(
                 desiredReplicas: snapshot.currentReplicas,
@@ -193,6 +181,48 @@ extension Autoscaler {
             return inactive
         }
         return Decision(desiredReplicas: total, roleReplicas: roles, reason: d.reason, scalingLimited: limited, details: details)
+    }
+
+    /// What the SLA planner reads from a snapshot: the frontend signals, the roles' replicas and bounds, and the
+    /// pools' served TPS (for the online profile).
+    static func slaObservation(sla: SLASpec, snapshot: ScalingSnapshot, interval: Double) -> SLAObservation {
+        let prefill = snapshot.role(sla.prefillRole ?? "prefill")
+        let decode = snapshot.role(sla.decodeRole ?? "decode")
+        func range(_ r: RoleSnapshot?) -> ClosedRange<Int>? {
+            guard let r, r.minReplicas != nil || r.maxReplicas != nil else { return nil }
+            let lo = Swift.max(0, r.minReplicas ?? 0)
+            return lo...Swift.max(lo, r.maxReplicas ?? Int.max / 4)
+        }
+        // `num_requests` is a rate (requests/s, as the collector and the simulator give it); the planner counts the
+        // requests of the observation window.
+        let window = snapshot.signals[Signal.intervalSeconds].flatMap { $0.isFinite && $0 > 0 ? $0 : nil } ?? interval
+        var obs = SLAObservation(
+            numRequests: (snapshot.signals[Signal.numRequests] ?? 0) * window,
+            avgISL: snapshot.signals[Signal.averageISL], avgOSL: snapshot.signals[Signal.averageOSL],
+            ttftMilliseconds: snapshot.signals[Signal.ttftMilliseconds], itlMilliseconds: snapshot.signals[Signal.itlMilliseconds],
+            intervalSeconds: window,
+            decodeKVUsage: snapshot.signals[Signal.decodeKVUsage], requestDurationSeconds: snapshot.signals[Signal.requestDurationSeconds],
+            prefillReplicas: prefill?.current, decodeReplicas: decode?.current,
+            prefillReplicaRange: range(prefill), decodeReplicaRange: range(decode))
+        obs.prefillTPS = snapshot.signals[Signal.prefillTPS]
+        obs.decodeTPS = snapshot.signals[Signal.decodeTPS]
+        obs.prefillReadyReplicas = prefill?.ready
+        obs.decodeReadyReplicas = decode?.ready
+        return obs
+    }
+
+    static func slaDetails(_ d: SLADecision, strategy: String) -> DecisionDetails {
+        var details = DecisionDetails(strategy: strategy, predicted: d.predicted?.requests)
+        details.extra["prefillReplicas"] = Double(d.prefillReplicas)
+        details.extra["decodeReplicas"] = Double(d.decodeReplicas)
+        details.extra["prefillCorrection"] = d.corrections.prefill
+        details.extra["decodeCorrection"] = d.corrections.decode
+        if let p = d.predicted {
+            details.extra["predictedISL"] = p.isl
+            details.extra["predictedOSL"] = p.osl
+            details.extra["predictedRequestsPerSecond"] = p.requestsPerSecond
+        }
+        return details
     }
 
     // MARK: Periodic and the Latency baseline

@@ -36,6 +36,8 @@ public enum Autoscaler {
             decision = decidePeriodic(spec: spec, snapshot: snapshot, now: now)
         case .latency:
             decision = decideLatency(spec: spec, snapshot: snapshot, state: state, now: now)
+        case .hybrid:
+            decision = decideHybrid(spec: spec, snapshot: snapshot, state: &state, now: now)
         }
         if !decision.scalingActive && strategy != .hpa {
             enforceBounds(spec: spec, snapshot: snapshot, decision: &decision)

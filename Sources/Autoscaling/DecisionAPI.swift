@@ -193,6 +193,8 @@ public struct ReasonCode: RawRepresentable, Codable, Sendable, Hashable, Express
     public static let scheduleBound: ReasonCode = "ScheduleBound"
     /// The GPU budget (SLA planner) capped the result.
     public static let budgetLimit: ReasonCode = "BudgetLimit"
+    /// The Hybrid strategy's SLA floor (the predicted load's plan) raised or held the result.
+    public static let predictionFloor: ReasonCode = "PredictionFloor"
     // ScalingActive
     public static let validMetricFound: ReasonCode = "ValidMetricFound"
     public static let scalingDisabled: ReasonCode = "ScalingDisabled"

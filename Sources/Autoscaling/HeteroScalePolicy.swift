@@ -373,7 +373,7 @@ public struct HeteroScalePolicy: Sendable {
     }
 
     /// The roles' split of `total` by weight within their own bounds (what the group would get).
-    private func plainSplit(_ total: Int, _ roles: [HeteroScaleInput.RoleInfo]) -> [Int] {
+    func plainSplit(_ total: Int, _ roles: [HeteroScaleInput.RoleInfo]) -> [Int] {
         RatioApportionment.apportion(total: total, roles: roles.map {
             .init(name: $0.name, weight: $0.weight, minReplicas: max(0, $0.minReplicas), maxReplicas: max(max(0, $0.minReplicas), $0.maxReplicas))
         })
@@ -386,12 +386,8 @@ public struct HeteroScalePolicy: Sendable {
     /// Totals at the roles' minimums or maximums always qualify: bounds win over the ratio.
     private func ratioTotal(_ total: Int, direction: HeteroScaleDecision.Direction, current: Int, need: Int,
                             minTotal: Int, maxTotal: Int, roles: [HeteroScaleInput.RoleInfo]) -> Int {
-        let tolerance = parameters.ratioTolerance
-        guard tolerance < 1, roles.count > 1 else { return total }
-        let weights = roles.map(\.weight)
-        func keepsRatio(_ t: Int) -> Bool {
-            t <= minTotal || t >= maxTotal || RatioApportionment.ratioError(plainSplit(t, roles), weights: weights) <= tolerance + 1e-9
-        }
+        guard parameters.ratioTolerance < 1, roles.count > 1 else { return total }
+        func keepsRatio(_ t: Int) -> Bool { self.keepsRatio(t, roles: roles, minTotal: minTotal, maxTotal: maxTotal) }
         if keepsRatio(total) { return total }
         switch direction {
         case .scaleOut:
@@ -405,6 +401,15 @@ public struct HeteroScalePolicy: Sendable {
         case .hold:
             return total
         }
+    }
+
+    /// Whether the split of `t` keeps the P/D ratio within `ratioTolerance` (totals at the roles' minimums or
+    /// maximums always do; so does any total with tolerance 1 or a single role).
+    func keepsRatio(_ t: Int, roles: [HeteroScaleInput.RoleInfo], minTotal: Int, maxTotal: Int) -> Bool {
+        let tolerance = parameters.ratioTolerance
+        guard tolerance < 1, roles.count > 1 else { return true }
+        return t <= minTotal || t >= maxTotal
+            || RatioApportionment.ratioError(plainSplit(t, roles), weights: roles.map(\.weight)) <= tolerance + 1e-9
     }
 
     /// `P` and `D` for the prefill and decode roles, the role name for any other.

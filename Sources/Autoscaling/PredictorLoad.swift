@@ -20,6 +20,9 @@ public struct LoadPredictor: Codable, Sendable, Equatable {
         case arima
         /// Kalman filter on a local linear trend (see `KalmanLocalLinearTrend`), over all observations.
         case kalman
+        /// Prophet-like: piecewise-linear trend + Fourier season of `seasonLength` intervals, fitted by MAP on
+        /// the window (see `ProphetLikeModel`). Forecasts any number of intervals ahead.
+        case prophet
 
         /// Accepts the spec's spellings: `movingAverage`, `moving_average`, `moving-average`, `ema`/`holt`,
         /// `holt_winters`, … (case-insensitive).
@@ -32,6 +35,7 @@ public struct LoadPredictor: Codable, Sendable, Equatable {
             case "holtwinters", "seasonal": self = .holtWinters
             case "arima", "autoarima": self = .arima
             case "kalman", "kalmanfilter": self = .kalman
+            case "prophet", "prophetlike", "fourier": self = .prophet
             default: return nil
             }
         }
@@ -49,6 +53,9 @@ public struct LoadPredictor: Codable, Sendable, Equatable {
     /// The filter state (kind `kalman` only).
     public private(set) var kalman: KalmanLocalLinearTrend?
     private var seenNonZero: Bool
+    /// Observations kept since the first non-zero one, including those that left the window: the absolute
+    /// index of the next one, which fixes the season's phase (`prophet`). Optional so older encoded states decode.
+    private var observedCount: Int?
 
     public init(kind: Kind, window: Int = LoadPredictor.defaultWindow, seasonLength: Int = LoadPredictor.defaultSeasonLength) {
         self.kind = kind
@@ -68,8 +75,27 @@ public struct LoadPredictor: Codable, Sendable, Equatable {
         if v == 0 && !seenNonZero { return }
         if v != 0 { seenNonZero = true }
         history.append(v)
+        observedCount = (observedCount ?? (history.count - 1)) + 1
         if history.count > window { history.removeFirst(history.count - window) }
         kalman?.update(v)
+    }
+
+    /// The forecast `steps` intervals ahead. Only `prophet` models the horizon; every other kind gives its
+    /// next-interval forecast (`predict()`) for any horizon.
+    public func predict(ahead steps: Int) -> Double {
+        guard kind == .prophet, steps > 1 else { return predict() }
+        guard let last = history.last else { return 0 }
+        guard history.count >= Self.minimumPoints else { return last }
+        return prophetForecast(steps: steps) ?? last
+    }
+
+    /// The Prophet-like forecast `steps` ahead, or nil when the fit fails.
+    func prophetForecast(steps: Int) -> Double? {
+        let total = observedCount ?? history.count
+        if let first = history.first, history.allSatisfy({ $0 == first }) { return first }
+        guard let model = ProphetLikeModel(values: history, firstIndex: total - history.count, period: seasonLength) else { return nil }
+        let v = model.forecast(steps: steps)
+        return v.isFinite ? max(0, v) : nil
     }
 
     /// The forecast of the next observation.
@@ -90,6 +116,8 @@ public struct LoadPredictor: Codable, Sendable, Equatable {
             value = LoadForecast.arima(history)
         case .kalman:
             value = kalman?.forecast ?? last
+        case .prophet:
+            value = prophetForecast(steps: 1) ?? last
         }
         return value.isFinite ? max(0, value) : last
     }

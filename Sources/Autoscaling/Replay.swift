@@ -156,6 +156,13 @@ public enum Replay {
             if latency?.ttftSLOMilliseconds != nil { add(Signal.ttftP90Milliseconds, "the Latency strategy (heteroScale.latency.ttftSLOMilliseconds)") }
         case .sla?:
             for m in [Signal.numRequests, Signal.averageISL, Signal.averageOSL] { add(m, "the SLA planner") }
+        case .hybrid?:
+            let hs = spec.heteroScale
+            add(Signal.decodeTPS, "the Hybrid strategy (HeteroScale sizes the group on decode TPS)")
+            if hs?.targetPrefillTPSPerInstance != nil { add(Signal.prefillTPS, "heteroScale.targetPrefillTPSPerInstance") }
+            if hs?.latency?.tbtSLOMilliseconds != nil { add(Signal.tbtP90Milliseconds, "heteroScale.latency.tbtSLOMilliseconds") }
+            if hs?.latency?.ttftSLOMilliseconds != nil { add(Signal.ttftP90Milliseconds, "heteroScale.latency.ttftSLOMilliseconds") }
+            for m in [Signal.numRequests, Signal.averageISL, Signal.averageOSL] { add(m, "the Hybrid strategy's SLA floor") }
         case .periodic?, nil:
             break
         case .hpa?, .kpa?, .apa?:

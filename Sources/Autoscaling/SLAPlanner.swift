@@ -25,6 +25,13 @@ public struct SLAObservation: Sendable, Hashable {
     /// Role bounds (DeploymentGroup `roles[].minReplicas/maxReplicas`), applied on top of `minReplicasPerRole`.
     public var prefillReplicaRange: ClosedRange<Int>?
     public var decodeReplicaRange: ClosedRange<Int>?
+    /// Served prompt tokens/s (prefill pool) and generated tokens/s (decode pool), for the online profile; when
+    /// nil, the load is taken from the arrivals (`numRequests × avgISL` or `× avgOSL` per second).
+    public var prefillTPS: Double?
+    public var decodeTPS: Double?
+    /// Serving (ready) replicas per role, for the online profile's load per GPU (default: the current replicas).
+    public var prefillReadyReplicas: Int?
+    public var decodeReadyReplicas: Int?
 
     public init(
         numRequests: Double, avgISL: Double?, avgOSL: Double?, ttftMilliseconds: Double? = nil,
@@ -116,6 +123,8 @@ public struct SLAState: Codable, Sendable, Equatable {
     public var corrections: SLACorrections
     public var lastPlanTime: Date?
     public var lastPlan: SLAPlan?
+    /// The learned profile, when the spec gives none.
+    public var learned: SLAOnlineProfile?
     public init() {
         corrections = SLACorrections()
     }
@@ -137,6 +146,10 @@ public struct SLAParameters: Sendable, Hashable {
     public var advisory: Bool = false
     public var prefillRole: String = "prefill"
     public var decodeRole: String = "decode"
+    /// Planning intervals the request forecast looks ahead: the plan covers the largest forecast over
+    /// `1…horizonIntervals` (1, Dynamo's next interval, for the SLA strategy; the Hybrid strategy's floor sets it
+    /// from `hybrid.floorLookaheadSeconds`).
+    public var horizonIntervals: Int = 1
 
     /// Defaults for anything missing or invalid (validation reports the invalid ones).
     public init(spec: SLASpec) {
@@ -166,7 +179,7 @@ public struct SLAParameters: Sendable, Hashable {
             if let v, !(v.isFinite && v > 0) { issue(f, "must be a positive number, got \(v)") }
         }
         if let name = spec.loadPredictor, LoadPredictor.Kind(name: name) == nil {
-            issue("loadPredictor", "unknown predictor \"\(name)\" (constant, movingAverage, holt, holtWinters, arima, kalman)")
+            issue("loadPredictor", "unknown predictor \"\(name)\" (constant, movingAverage, holt, holtWinters, arima, kalman, prophet)")
         }
         if let w = spec.predictionWindow, w < LoadPredictor.minimumPoints {
             issue("predictionWindow", "must be at least \(LoadPredictor.minimumPoints), got \(w)")
@@ -197,8 +210,6 @@ public struct SLAParameters: Sendable, Hashable {
             } else if profile.file == nil {
                 issue("profile", "needs prefill and decode points or a file")
             }
-        } else {
-            issue("profile", "is required for the SLA strategy")
         }
         return issues
     }
@@ -222,21 +233,26 @@ public struct SLAParameters: Sendable, Hashable {
 /// Between plans it returns the previous plan unchanged (`replanned == false`), so it can be called every tick.
 public struct SLAPlanner: Sendable {
     public let parameters: SLAParameters
-    public let profile: SLAProfile
+    /// The profiled performance; nil: learned online from observed (load, latency) pairs (`SLAOnlineProfile`).
+    public let profile: SLAProfile?
 
-    public init(spec: SLASpec, profile: SLAProfile) {
+    public init(spec: SLASpec, profile: SLAProfile?) {
         parameters = SLAParameters(spec: spec)
         self.profile = profile
     }
 
-    public init(parameters: SLAParameters, profile: SLAProfile) {
+    public init(parameters: SLAParameters, profile: SLAProfile?) {
         self.parameters = parameters
         self.profile = profile
     }
 
-    /// Builds the profile from the spec's inline points (a `file` must be resolved by the caller first).
+    /// Builds the profile from the spec's inline points (a `file` must be resolved by the caller first); without
+    /// `spec.profile` the planner learns it online.
     public init(spec: SLASpec) throws(SLAProfileError) {
-        guard let profileSpec = spec.profile else { throw SLAProfileError("spec.sla.profile is required") }
+        guard let profileSpec = spec.profile else {
+            self.init(spec: spec, profile: nil)
+            return
+        }
         self.init(spec: spec, profile: try SLAProfile(spec: profileSpec))
     }
 
@@ -312,7 +328,7 @@ public struct SLAPlanner: Sendable {
         // Corrections.
         var corrections = state.corrections
         var correctionNotes: [String] = []
-        if p.correction, count > 0 {
+        if p.correction, count > 0, let profile {
             if let ttft = obs.ttftMilliseconds, ttft.isFinite, ttft > 0, let i = observedISL {
                 let expected = profile.expectedTTFT(isl: i)
                 if expected > 0 { corrections.prefill = ttft / expected }
@@ -348,22 +364,58 @@ public struct SLAPlanner: Sendable {
                 reason: "SLA: no ISL/OSL observed yet → hold at P \(holdP), D \(holdD)")
         }
 
+        // Learn the profile online when none is given.
+        var learned = state.learned ?? SLAOnlineProfile()
+        if profile == nil, count > 0 {
+            let perSecond = count / window
+            let prefillServing = Double(max(0, obs.prefillReadyReplicas ?? obs.prefillReplicas ?? 0) * p.prefillGPUsPerInstance)
+            let decodeServing = Double(max(0, obs.decodeReadyReplicas ?? obs.decodeReplicas ?? 0) * p.decodeGPUsPerInstance)
+            let prefillLoad = obs.prefillTPS.flatMap { $0.isFinite ? $0 : nil } ?? observedISL.map { perSecond * $0 }
+            let decodeLoad = obs.decodeTPS.flatMap { $0.isFinite ? $0 : nil } ?? observedOSL.map { perSecond * $0 }
+            if let load = prefillLoad, prefillServing > 0, let ttft = obs.ttftMilliseconds {
+                learned.prefill.observe(load: load / prefillServing, latencyMilliseconds: ttft)
+            }
+            if let load = decodeLoad, decodeServing > 0, let itl = obs.itlMilliseconds {
+                learned.decode.observe(load: load / decodeServing, latencyMilliseconds: itl)
+            }
+        }
+        if profile == nil { state.learned = learned }
+
         // Predict.
-        let nextRequests = requests.predict()
+        let horizon = max(1, p.horizonIntervals)
+        let nextRequests = (1...horizon).map { requests.predict(ahead: $0) }.max() ?? requests.predict()
         let nextISL = isl.predict()
         let nextOSL = osl.predict()
         let interval = p.adjustmentIntervalSeconds
         let predicted = SLAPredictedLoad(requests: nextRequests, isl: nextISL, osl: nextOSL, requestsPerSecond: nextRequests / interval)
 
+        // Without a profile: the learned throughputs at the targets, or hold until both pools have pairs.
+        let online: (prefill: (value: Double, method: String), decode: (value: Double, method: String))?
+        if profile == nil {
+            guard let pf = learned.prefill.throughput(atLatency: p.ttftMilliseconds),
+                  let dc = learned.decode.throughput(atLatency: p.itlMilliseconds) else {
+                let holdP = min(max(obs.prefillReplicas ?? minP, minP), maxP)
+                let holdD = min(max(obs.decodeReplicas ?? minD, minD), maxD)
+                return SLAPlan(
+                    prefillReplicas: holdP, decodeReplicas: holdD, predicted: nil, corrections: corrections, limitedBy: .noData,
+                    reason: "SLA: online profile has no (load, latency) pairs yet (prefill \(learned.prefill.pairs.count), decode \(learned.decode.pairs.count)) → hold at P \(holdP), D \(holdD)")
+            }
+            online = (pf, dc)
+        } else {
+            online = nil
+        }
+
         // Prefill.
-        let prefillDemand = nextRequests * nextISL / interval * min(1, corrections.prefill)
-        let prefillPerGPU = profile.prefillThroughputPerGPU(isl: nextISL)
+        let prefillDemand = nextRequests * nextISL / interval * (profile == nil ? 1 : min(1, corrections.prefill))
+        let prefillPerGPU = online?.prefill.value ?? profile?.prefillThroughputPerGPU(isl: nextISL) ?? 0
         var prefill = prefillPerGPU > 0 ? Self.ceilCount(prefillDemand / prefillPerGPU / Double(p.prefillGPUsPerInstance)) : minP
 
         // Decode.
-        let correctedITL = corrections.decode > 0 ? p.itlMilliseconds / corrections.decode : p.itlMilliseconds
+        let correctedITL = corrections.decode > 0 && profile != nil ? p.itlMilliseconds / corrections.decode : p.itlMilliseconds
         let context = nextISL + nextOSL / 2
-        let operating = profile.bestDecodeThroughput(itlMilliseconds: correctedITL, context: context)
+        let operating = online.map {
+            DecodeOperatingPoint(throughputPerGPU: $0.decode.value, itlMilliseconds: p.itlMilliseconds, kvUsage: 0, meetsTarget: true)
+        } ?? profile!.bestDecodeThroughput(itlMilliseconds: correctedITL, context: context)
         let decodeDemand = nextRequests * nextOSL / interval
         var decode = operating.throughputPerGPU > 0
             ? Self.ceilCount(decodeDemand / operating.throughputPerGPU / Double(p.decodeGPUsPerInstance)) : minD
@@ -388,13 +440,17 @@ public struct SLAPlanner: Sendable {
         }
         if limit == .maxReplicas { budgetNote += "; capped by role max replicas" }
 
+        let horizonText = horizon > 1 ? ", max over \(horizon) intervals" : ""
         var reason = "SLA: predicted \(fmt(nextRequests)) req/\(fmt(interval)) s (\(HeteroScaleFormat.fixed(predicted.requestsPerSecond, 2)) req/s), "
-            + "ISL \(fmt(nextISL)), OSL \(fmt(nextOSL)) (\(p.predictor.rawValue)); "
+            + "ISL \(fmt(nextISL)), OSL \(fmt(nextOSL)) (\(p.predictor.rawValue)\(horizonText)); "
             + "prefill \(fmt(prefillDemand)) tok/s (corr \(HeteroScaleFormat.fixed(corrections.prefill, 2))) / "
             + "\(fmt(prefillPerGPU)) tok/s/GPU / \(p.prefillGPUsPerInstance) GPU → \(prefill); "
             + "decode \(fmt(decodeDemand)) tok/s / \(fmt(operating.throughputPerGPU)) tok/s/GPU at ITL \(fmt(correctedITL)) ms "
-            + "(target \(fmt(p.itlMilliseconds)) / corr \(HeteroScaleFormat.fixed(corrections.decode, 2)), KV \(fmt(operating.kvUsage * 100))%"
-            + (operating.meetsTarget ? "" : ", ITL target unreachable") + ") / \(p.decodeGPUsPerInstance) GPU → \(decode)"
+            + (online == nil
+                ? "(target \(fmt(p.itlMilliseconds)) / corr \(HeteroScaleFormat.fixed(corrections.decode, 2)), KV \(fmt(operating.kvUsage * 100))%"
+                    + (operating.meetsTarget ? "" : ", ITL target unreachable") + ")"
+                : "(online profile: prefill at TTFT \(fmt(p.ttftMilliseconds)) ms by \(online!.prefill.method), decode by \(online!.decode.method))")
+            + " / \(p.decodeGPUsPerInstance) GPU → \(decode)"
             + budgetNote
         if !correctionNotes.isEmpty { reason += "; " + correctionNotes.joined(separator: "; ") }
         if p.advisory { reason += " (advisory)" }

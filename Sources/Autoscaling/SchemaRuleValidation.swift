@@ -23,7 +23,7 @@ public enum SchemaRules {
     static let minNotAboveMax = SchemaRule(location: "spec", rule: "!has(self.minReplicas) || self.minReplicas <= self.maxReplicas", message: "minReplicas must not exceed maxReplicas", fieldPath: ".minReplicas")
     static let sourcesForMetricStrategies = SchemaRule(location: "spec", rule: "!(self.scalingStrategy in ['HPA', 'KPA', 'APA']) || (has(self.metricsSources) && size(self.metricsSources) > 0)", message: "the HPA, KPA and APA strategies need at least one metricsSources entry", fieldPath: ".metricsSources")
     static let heteroScaleTarget = SchemaRule(location: "spec", rule: "self.scalingStrategy != 'HeteroScale' || (has(self.heteroScale) && has(self.heteroScale.targetDecodeTPSPerInstance))", message: "the HeteroScale strategy needs heteroScale.targetDecodeTPSPerInstance", fieldPath: ".heteroScale")
-    static let slaProfile = SchemaRule(location: "spec", rule: "self.scalingStrategy != 'SLA' || (has(self.sla) && has(self.sla.profile))", message: "the SLA strategy needs sla.profile", fieldPath: ".sla")
+    static let hybridTarget = SchemaRule(location: "spec", rule: "self.scalingStrategy != 'Hybrid' || (has(self.heteroScale) && has(self.heteroScale.targetDecodeTPSPerInstance))", message: "the Hybrid strategy needs heteroScale.targetDecodeTPSPerInstance", fieldPath: ".heteroScale")
     static let periodicSchedules = SchemaRule(location: "spec", rule: "self.scalingStrategy != 'Periodic' || (has(self.schedules) && size(self.schedules) > 0)", message: "the Periodic strategy needs at least one schedules entry", fieldPath: ".schedules")
     static let latencyTBT = SchemaRule(location: "spec", rule: "self.scalingStrategy != 'Latency' || (has(self.heteroScale) && has(self.heteroScale.latency) && has(self.heteroScale.latency.tbtSLOMilliseconds))", message: "the Latency strategy needs heteroScale.latency.tbtSLOMilliseconds", fieldPath: ".heteroScale")
     // PodAutoscaler: spec.metricsSources[]
@@ -52,7 +52,7 @@ public enum SchemaRules {
 
     /// Every rule of the PodAutoscaler CRD, in schema order.
     public static let podAutoscaler: [SchemaRule] = [
-        minNotAboveMax, sourcesForMetricStrategies, heteroScaleTarget, slaProfile, periodicSchedules, latencyTBT,
+        minNotAboveMax, sourcesForMetricStrategies, heteroScaleTarget, hybridTarget, periodicSchedules, latencyTBT,
         prometheusQuery, resourceMetric, scaleUpPolicies, scaleDownPolicies, heteroScaleRoles, latencySLO, slaRoles,
         profileSource, profileBothRoles, scheduleStart, scheduleEnd, scheduleReplicasOrBounds, scheduleNeedsCount, scheduleBounds,
     ]
@@ -70,7 +70,7 @@ public enum SchemaRules {
         check(minNotAboveMax, "spec", (spec.minReplicas ?? 1) <= spec.maxReplicas)
         check(sourcesForMetricStrategies, "spec", !["HPA", "KPA", "APA"].contains(strategy) || !(spec.metricsSources ?? []).isEmpty)
         check(heteroScaleTarget, "spec", strategy != "HeteroScale" || spec.heteroScale?.targetDecodeTPSPerInstance != nil)
-        check(slaProfile, "spec", strategy != "SLA" || spec.sla?.profile != nil)
+        check(hybridTarget, "spec", strategy != "Hybrid" || spec.heteroScale?.targetDecodeTPSPerInstance != nil)
         check(periodicSchedules, "spec", strategy != "Periodic" || !(spec.schedules ?? []).isEmpty)
         check(latencyTBT, "spec", strategy != "Latency" || spec.heteroScale?.latency?.tbtSLOMilliseconds != nil)
         for (i, s) in (spec.metricsSources ?? []).enumerated() {

@@ -43,10 +43,12 @@ public enum ScalingStrategy: String, Codable, Sendable, Hashable, CaseIterable {
     case periodic = "Periodic"
     /// Pure-latency baseline (steps on latency alone); used to show its flapping.
     case latency = "Latency"
+    /// The SLA planner's prediction as a floor, HeteroScale's decode-TPS control with latency feedback on top.
+    case hybrid = "Hybrid"
 
     /// Whether the strategy decides on the group-wide signals derived from the pods' metrics (decode TPS,
     /// latency percentiles) rather than on its metric sources alone.
-    public var readsPodSignals: Bool { self == .heteroScale || self == .sla || self == .latency }
+    public var readsPodSignals: Bool { self == .heteroScale || self == .sla || self == .latency || self == .hybrid }
 }
 
 /// `subTargetSelector`: picks one role of a `DeploymentGroup`.
@@ -128,7 +130,7 @@ public struct PodAutoscalerSpec: Codable, Sendable, Hashable {
     /// Default 1 (0 allows scale to zero for KPA/APA).
     public var minReplicas: Int?
     public var maxReplicas: Int
-    /// `HPA | KPA | APA | HeteroScale | SLA | Periodic | Latency`.
+    /// `HPA | KPA | APA | HeteroScale | SLA | Periodic | Latency | Hybrid`.
     public var scalingStrategy: String
     public var metricsSources: [MetricSource]?
     public var behavior: ScalingBehavior?
@@ -136,6 +138,8 @@ public struct PodAutoscalerSpec: Codable, Sendable, Hashable {
     public var apa: APASpec?
     public var heteroScale: HeteroScaleSpec?
     public var sla: SLASpec?
+    /// The Hybrid strategy's own settings (it also reads `heteroScale` and `sla`).
+    public var hybrid: HybridSpec?
     public var schedules: [ScheduleSpec]?
     /// Decision period in seconds (default 15 for HPA, 2 for the others).
     public var tickSeconds: Double?

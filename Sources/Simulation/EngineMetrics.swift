@@ -63,6 +63,29 @@ public struct PlacementLogEntry: Sendable, Hashable {
     public var reason: String
 }
 
+/// An arrival window reported on its own (a flash crowd): `[start, end)` in simulated seconds.
+public struct ReportWindow: Sendable, Hashable {
+    public var name: String
+    public var start: Double
+    public var end: Double
+    public init(name: String, start: Double, end: Double) {
+        self.name = name
+        self.start = start
+        self.end = end
+    }
+    public func contains(_ t: Double) -> Bool { t >= start && t < end }
+}
+
+/// The finished requests that arrived in one `ReportWindow` and how many met the SLO.
+public struct WindowOutcome: Sendable, Hashable {
+    public var window: ReportWindow
+    public var completed = 0
+    public var sloMet = 0
+    public init(window: ReportWindow) { self.window = window }
+    /// Share of the window's finished requests meeting the SLO (0 when none finished).
+    public var sloAttainment: Double { completed > 0 ? Double(sloMet) / Double(completed) : 0 }
+}
+
 /// The outcome of a run.
 public struct SimulationResult: Sendable {
     /// Every finished request, when `SimulationConfig.recordRequests` is on.
@@ -87,6 +110,8 @@ public struct SimulationResult: Sendable {
     public var gpuSecondsByType: [String: Double] = [:]
     /// Prompt tokens of the finished requests (with `tokensOut`, the tokens served).
     public var promptTokensDone = 0
+    /// Per `SimulationConfig.reportWindows` entry, in order: the SLO attainment of the requests arriving in it.
+    public var windows: [WindowOutcome] = []
     /// Every placement decision of the engine, with its reason.
     public var placementLog: [PlacementLogEntry] = []
     /// What the engine found wrong with the cluster's nodes.

@@ -37,6 +37,9 @@ public struct SimulationConfig: Sendable {
     public var gpuPrices: [String: Double] = [:]
     /// The project's own performance semantics, or splitwise-sim's (`PerformanceModelMode`).
     public var performanceModel: PerformanceModelMode = .native
+    /// Arrival windows whose requests' SLO attainment is reported on its own (`SimulationResult.windows`): the
+    /// workload's flash crowds, as `ScenarioSpec` builds them.
+    public var reportWindows: [ReportWindow] = []
 
     public init(cluster: ClusterSpec, performance: PerformanceModel, pools: [PoolSpec], groups: [String: [String]] = [:],
                 autoscalers: [PodAutoscaler] = [], scrapeInterval: Double = 5, signalWindow: Double = 30,
@@ -217,6 +220,7 @@ public final class Simulator {
             let roleName = spec.name.split(separator: "/").last.map(String.init) ?? spec.name
             pools.append(PoolRuntime(spec: spec, profiles: profiles, desired: max(0, spec.replicas), roleName: roleName))
         }
+        result.windows = config.reportWindows.map { WindowOutcome(window: $0) }
         setUpGroups()
         try setUpAutoscalers()
         for (group, tolerance) in config.gates.sorted(by: { $0.key < $1.key }) {
@@ -515,6 +519,10 @@ public final class Simulator {
         result.promptTokensDone += st.request.promptTokens
         let met = record.meetsSLO(ttftMs: config.sloTTFTms, tbtMs: config.sloTBTms)
         result.requestStats.add(record, meetsSLO: met)
+        for i in config.reportWindows.indices where config.reportWindows[i].contains(record.arrival) {
+            result.windows[i].completed += 1
+            if met { result.windows[i].sloMet += 1 }
+        }
         requestSink?(record, met)
         if config.recordRequests { result.requests.append(record) }
         freeSlots.append(slot)

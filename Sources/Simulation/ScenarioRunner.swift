@@ -271,6 +271,13 @@ public enum ScenarioRunner {
         "kv_transfer_mean_ms", "kv_transfer_p90_ms", "kv_bandwidth_gbps", "cost", "cost_per_1m_tokens",
     ]
 
+    /// `comparisonColumns` plus, per flash-crowd window, the SLO attainment of the requests arriving in it and
+    /// how many finished (`flash0_slo_attainment`, `flash0_completed`, …).
+    public static func comparisonColumns(_ outcomes: [PolicyOutcome]) -> [String] {
+        let windows = outcomes.map(\.result.windows.count).max() ?? 0
+        return comparisonColumns + (0..<windows).flatMap { ["flash\($0)_slo_attainment", "flash\($0)_completed"] }
+    }
+
     public static func comparisonRow(_ o: PolicyOutcome) -> [String] {
         let qs = [0.5, 0.9, 0.99]
         return [o.policy, f(o.result.gpuHours), f(o.result.meanGPUUtilization), f(o.requestSLOAttainment), f(o.intervalSLOAttainment),
@@ -280,8 +287,36 @@ public enum ScenarioRunner {
             + [f(o.kvTransferMean * 1000), f(o.kvTransfer(0.9) * 1000), f(o.kvBandwidthGBps), o.cost.map(f) ?? "", o.costPerMillionTokens.map(f) ?? ""]
     }
 
+    /// `comparisonRow` plus the flash-crowd windows' columns (`comparisonColumns(_:)`), padded to `windows`.
+    static func comparisonRow(_ o: PolicyOutcome, windows: Int) -> [String] {
+        comparisonRow(o) + (0..<windows).flatMap { i -> [String] in
+            guard i < o.result.windows.count else { return ["", ""] }
+            let w = o.result.windows[i]
+            return [w.completed > 0 ? f(w.sloAttainment) : "", String(w.completed)]
+        }
+    }
+
     public static func comparisonCSV(_ outcomes: [PolicyOutcome]) -> String {
-        ([comparisonColumns] + outcomes.map(comparisonRow)).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
+        let columns = comparisonColumns(outcomes)
+        let windows = (columns.count - comparisonColumns.count) / 2
+        return ([columns] + outcomes.map { comparisonRow($0, windows: windows) }).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
+    }
+
+    /// One line per flash-crowd window and policy: the SLO attainment of the requests arriving in the window
+    /// (empty without windows).
+    public static func flashCrowdReport(_ outcomes: [PolicyOutcome]) -> String {
+        guard let first = outcomes.first(where: { !$0.result.windows.isEmpty }) else { return "" }
+        var out = ""
+        for (i, w) in first.result.windows.enumerated() {
+            out += "Flash crowd \(w.window.name) (arrivals \(f(w.window.start))–\(f(w.window.end)) s): SLO attainment of its requests\n"
+            let width = outcomes.map(\.policy.count).max() ?? 0
+            for o in outcomes where i < o.result.windows.count {
+                let ow = o.result.windows[i]
+                out += "  " + o.policy.padding(toLength: width, withPad: " ", startingAt: 0)
+                    + "  \(ow.completed > 0 ? String(format: "%.4f", ow.sloAttainment) : "-")  (\(ow.sloMet) of \(ow.completed) finished)\n"
+            }
+        }
+        return out
     }
 
     /// The SLO the attainment columns are measured against, one line for the summary.

@@ -331,7 +331,18 @@ public struct ScenarioSpec: Decodable, Sendable {
         config.duration = duration
         config.sloTTFTms = slo?.ttftMs
         config.sloTBTms = slo?.tbtMs
+        config.reportWindows = flashCrowdWindows
         return config
+    }
+
+    /// The workload's flash crowds as report windows (`flash[i]`, `[start, start + duration)`, arrivals × the
+    /// workload's `timeScale`); none for traces and phased workloads.
+    public var flashCrowdWindows: [ReportWindow] {
+        guard workload.phases == nil, let crowds = workload.arrivals?.flashCrowds else { return [] }
+        let scale = workload.timeScale ?? 1
+        return crowds.enumerated().map { i, c in
+            ReportWindow(name: "flash[\(i)]", start: c.start * scale, end: (c.start + c.duration) * scale)
+        }
     }
 
     /// One manifest of a policy: inline (positions in the scenario file) or a document of a manifest file.

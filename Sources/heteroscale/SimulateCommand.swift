@@ -47,6 +47,7 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         print(ScenarioRunner.sloLine(outcomes), terminator: "")
         print(ScenarioRunner.comparisonTable(outcomes), terminator: "")
+        print(ScenarioRunner.flashCrowdReport(outcomes), terminator: "")
         print("results in \(out)/")
         if bench {
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18

@@ -165,7 +165,7 @@ import KubeAPI
     }
 
     static let slaSignals: [String: Double] = [
-        Signal.numRequests: 3600, Signal.averageISL: 2000, Signal.averageOSL: 200, Signal.ttftMilliseconds: 200,
+        Signal.numRequests: 20, Signal.averageISL: 2000, Signal.averageOSL: 200, Signal.ttftMilliseconds: 200,
         Signal.itlMilliseconds: 40, Signal.intervalSeconds: 180, Signal.decodeKVUsage: 0.5,
     ]
 
@@ -190,8 +190,13 @@ import KubeAPI
         #expect(d.details.extra["prefillReplicas"] == 5)
     }
 
-    @Test func slaNeedsAProfile() {
-        #expect(Autoscaler.validate(Self.pdSpec("SLA")).contains { $0.field == "spec.sla.profile" })
+    @Test func slaWithoutAProfileLearnsIt() {
+        // No profile is valid: the planner learns it online (OnlineProfileTests); a bad inline one is still named.
+        #expect(Autoscaler.validate(Self.pdSpec("SLA")).isEmpty)
+        var bad = Self.pdSpec("SLA")
+        bad.sla = SLASpec()
+        bad.sla?.profile = SLAProfileSpec()
+        #expect(Autoscaler.validate(bad).contains { $0.field.hasPrefix("spec.sla.profile") })
     }
 
     @Test func boundsReapportionPDDecisions() {

@@ -131,7 +131,7 @@ struct PredictorTests {
     ])
     func names(name: String, kind: LoadPredictor.Kind) {
         #expect(LoadPredictor.Kind(name: name) == kind)
-        #expect(LoadPredictor.Kind(name: "prophet") == nil)
+        #expect(LoadPredictor.Kind(name: "oracle") == nil)
     }
 
     @Test("the Kalman filter follows Dynamo's local linear trend")

@@ -56,7 +56,7 @@ let ruleViolations: [RuleViolation] = [
     RuleViolation(kind: "PodAutoscaler", rule: SchemaRules.podAutoscaler[2].rule, location: "spec",
                   spec: "{\(group), scalingStrategy: HeteroScale, heteroScale: {scaleInDamping: 0.5}}", field: "spec.heteroScale"),
     RuleViolation(kind: "PodAutoscaler", rule: SchemaRules.podAutoscaler[3].rule, location: "spec",
-                  spec: "{\(group), scalingStrategy: SLA, sla: {ttftMilliseconds: 400}}", field: "spec.sla"),
+                  spec: "{\(group), scalingStrategy: Hybrid, heteroScale: {scaleInDamping: 0.5}}", field: "spec.heteroScale"),
     RuleViolation(kind: "PodAutoscaler", rule: SchemaRules.podAutoscaler[4].rule, location: "spec",
                   spec: "{\(target), maxReplicas: 3, scalingStrategy: Periodic}", field: "spec.schedules"),
     RuleViolation(kind: "PodAutoscaler", rule: SchemaRules.podAutoscaler[5].rule, location: "spec",
