@@ -129,6 +129,27 @@ private func propertiesWithoutDescription(_ schema: JSONValue, path: String = ""
         }
     }
 
+    /// `heteroscale curate`'s recommended manifests (the worked examples' output, `samples/curation/recommended-*.yaml`)
+    /// are accepted strictly by the CRDs, and the PodAutoscaler passes the controller's validation as stored.
+    @Test(arguments: ManifestFiles.yamlFiles(in: "samples/curation").filter { $0.hasPrefix("recommended-") })
+    func curatedRecommendationIsAcceptedByTheAPI(file: String) async throws {
+        let documents = try ManifestFiles.documents("samples/curation", file)
+        #expect(documents.map { $0["kind"]?.stringValue ?? "" }.sorted() == [DeploymentGroup.kind, PodAutoscaler.kind])
+        try await withCRDs { f in
+            for doc in documents {
+                let kind = doc["kind"]?.stringValue ?? ""
+                let resource: GroupVersionResource = kind == PodAutoscaler.kind ? .podAutoscalers : .deploymentGroups
+                let (status, stored, warnings) = try await createStrictly(
+                    f.client, "/apis/heteroscale.io/v1alpha1/namespaces/default/\(resource.resource)", doc)
+                #expect(status == 201, "\(file): \(stored["message"]?.stringValue ?? "\(stored)")")
+                #expect(warnings.isEmpty, "\(file): \(warnings)")
+                if status == 201, kind == PodAutoscaler.kind {
+                    #expect(Autoscaler.validate(try stored.decode(PodAutoscaler.self).spec).isEmpty)
+                }
+            }
+        }
+    }
+
     /// (b) Each PodAutoscaler sample decodes and the controller's validation finds nothing wrong with it.
     @Test(arguments: ManifestFiles.podAutoscalerSamples)
     func sampleDecodesAndValidates(file: String) throws {

@@ -1,0 +1,180 @@
+import Foundation
+import KubeAPI
+import YAML
+
+/// A candidate policy of curation and what its `values` search.
+///
+/// | strategy | manifests | `values` |
+/// |---|---|---|
+/// | `heteroscale` | DeploymentGroup at the chosen ratio + HeteroScale PodAutoscaler | safety margins on the knee TPS |
+/// | `sla` | DeploymentGroup + SLA PodAutoscaler (profile derived from the performance model) | planning intervals (s) |
+/// | `latency` | DeploymentGroup + Latency PodAutoscaler (the derived tiers' SLOs) | — |
+/// | `independent-tps` | a Deployment per role, an HPA each on prompt / generated tokens per second | safety margins |
+/// | `hpa-gpu` | a Deployment per role, an HPA each on GPU utilisation | utilisation targets (percent) |
+///
+/// Hook for further strategies (the hybrid strategy of its own branch): add a case here, its default values
+/// in `defaultValues`, and its manifests in `CuratePolicyFactory.manifests`; nothing else changes.
+public enum CurateStrategy: String, Codable, Sendable, Hashable, CaseIterable {
+    case heteroscale
+    case sla
+    case latency
+    case independentTPS = "independent-tps"
+    case hpaGPU = "hpa-gpu"
+
+    /// The values searched when a candidate gives none (`nil` entries: the strategy has no searched value).
+    func defaultValues(margin: Double) -> [Double?] {
+        switch self {
+        case .heteroscale, .independentTPS: return [margin]
+        case .sla: return [60]
+        case .latency: return [nil]
+        case .hpaGPU: return [70]
+        }
+    }
+}
+
+/// What step 1 found at the chosen ratio, and the parameters derived from it.
+public struct CurateTargets: Sendable, Hashable {
+    public var ratio: CurateSpec.Ratio
+    public var prefillGPUType: String
+    public var decodeGPUType: String
+    public var prefillGPUsPerInstance: Int
+    public var decodeGPUsPerInstance: Int
+    /// Highest request rate one unit serves within the SLO (requests/s).
+    public var kneeRate: Double
+    /// The unit's decode tokens/s (first tokens excluded, as the `decode_tps` signal) and prompt tokens/s at the knee.
+    public var kneeDecodeTPS: Double
+    public var kneePrefillTPS: Double
+    /// The default safety margin (fraction of the knee the autoscalers target).
+    public var margin: Double
+    /// Latency tiers (observed ÷ SLO → step percent) from the probes past the knee.
+    public var tiers: [Tier]
+    /// Units the policies may grow to (the step-2 cluster holds them).
+    public var maxUnits: Int
+    public var sloTTFTms: Double?
+    public var sloTBTms: Double?
+
+    public struct Tier: Sendable, Hashable {
+        public var ratio: Double
+        public var stepPercent: Double
+    }
+
+    /// HeteroScale's `targetDecodeTPSPerInstance` at `margin`: per instance of the whole group (all roles).
+    public func decodeTarget(_ margin: Double) -> Double { Self.round(margin * kneeDecodeTPS / Double(ratio.instances)) }
+    public func prefillTarget(_ margin: Double) -> Double { Self.round(margin * kneePrefillTPS / Double(ratio.instances)) }
+
+    /// Three significant digits (manifests read better; the strategies do not need more).
+    static func round(_ x: Double) -> Double {
+        guard x > 0, x.isFinite else { return x }
+        let scale = pow(10, 2 - floor(log10(x)))
+        return (x * scale).rounded() / scale
+    }
+}
+
+/// Builds the manifests of a candidate policy from the derived targets.
+public enum CuratePolicyFactory {
+    /// The policy's name in tables and file names: `heteroscale@0.8`, `latency`.
+    public static func name(_ strategy: CurateStrategy, _ value: Double?) -> String {
+        value.map { "\(strategy.rawValue)@\(String(format: "%g", $0))" } ?? strategy.rawValue
+    }
+
+    /// The manifests (as `kubectl apply` takes them) of `strategy` with `value`, for a service called `service`.
+    /// `performance` gives the SLA planner its profile.
+    public static func manifests(_ strategy: CurateStrategy, value: Double?, targets t: CurateTargets, service: String,
+                                 model: String, performance: PerformanceModel) -> [JSONValue] {
+        let r = t.ratio
+        let groupMax = t.maxUnits * r.instances
+        func group() -> JSONValue {
+            func role(_ name: String, _ weight: Int, _ type: String, _ gpus: Int) -> JSONValue {
+                ["name": .string(name), "weight": .int(Int64(weight)), "gpuType": [.string(type)], "gpusPerInstance": .int(Int64(gpus)),
+                 "minReplicas": .int(Int64(weight)), "maxReplicas": .int(Int64(weight * t.maxUnits))]
+            }
+            return ["apiVersion": "heteroscale.io/v1alpha1", "kind": "DeploymentGroup", "metadata": ["name": .string(service)],
+                    "spec": ["replicas": .int(Int64(r.instances)),
+                             "roles": [role("prefill", r.prefill, t.prefillGPUType, t.prefillGPUsPerInstance),
+                                       role("decode", r.decode, t.decodeGPUType, t.decodeGPUsPerInstance)]]]
+        }
+        func autoscaler(_ suffix: String, _ strategyName: String, _ extra: JSONObject) -> JSONValue {
+            var spec: JSONObject = ["scaleTargetRef": ["apiVersion": "heteroscale.io/v1alpha1", "kind": "DeploymentGroup", "name": .string(service)],
+                                    "minReplicas": .int(Int64(r.instances)), "maxReplicas": .int(Int64(groupMax)),
+                                    "scalingStrategy": .string(strategyName)]
+            for e in extra { spec[e.key] = e.value }
+            return ["apiVersion": "heteroscale.io/v1alpha1", "kind": "PodAutoscaler", "metadata": ["name": .string("\(service)-\(suffix)")],
+                    "spec": .object(spec)]
+        }
+        var latency: JSONObject = [:]
+        if let tbt = t.sloTBTms { latency["tbtSLOMilliseconds"] = .double(tbt) }
+        if let ttft = t.sloTTFTms { latency["ttftSLOMilliseconds"] = .double(ttft) }
+        latency["tiers"] = .array(t.tiers.map { ["ratio": .double($0.ratio), "stepPercent": .double($0.stepPercent)] })
+        latency["cooldownSeconds"] = 60
+        switch strategy {
+        case .heteroscale:
+            let m = value ?? t.margin
+            return [group(), autoscaler("hs", "HeteroScale", ["heteroScale": [
+                "targetDecodeTPSPerInstance": .double(t.decodeTarget(m)), "targetPrefillTPSPerInstance": .double(t.prefillTarget(m)),
+                "scaleOutCooldownSeconds": 60, "scaleInCooldownSeconds": 300, "latency": .object(latency)]])]
+        case .latency:
+            return [group(), autoscaler("latency", "Latency", ["heteroScale": [
+                "targetDecodeTPSPerInstance": .double(t.decodeTarget(t.margin)), "latency": .object(latency)]])]
+        case .sla:
+            var sla: JSONObject = ["adjustmentIntervalSeconds": .double(value ?? 60), "loadPredictor": "kalman",
+                                   "prefillGPUsPerInstance": .int(Int64(t.prefillGPUsPerInstance)),
+                                   "decodeGPUsPerInstance": .int(Int64(t.decodeGPUsPerInstance)),
+                                   "maxGPUBudget": .int(Int64(t.maxUnits * (r.prefill * t.prefillGPUsPerInstance + r.decode * t.decodeGPUsPerInstance))),
+                                   "minReplicasPerRole": 1]
+            if let ttft = t.sloTTFTms { sla["ttftMilliseconds"] = .double(ttft) }
+            if let tbt = t.sloTBTms { sla["itlMilliseconds"] = .double(tbt) }
+            if let profile = slaProfile(t, model: model, performance: performance) { sla["profile"] = profile }
+            return [group(), autoscaler("sla", "SLA", ["sla": .object(sla)])]
+        case .independentTPS, .hpaGPU:
+            func deployment(_ role: String, _ type: String, _ gpus: Int, _ replicas: Int) -> JSONValue {
+                let labels: JSONValue = ["app.kubernetes.io/name": .string(service), "heteroscale.io/role": .string(role),
+                                         "heteroscale.io/gpu-type": .string(type), "heteroscale.io/gpus-per-instance": .string(String(gpus))]
+                return ["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": .string("\(service)-\(role)"), "labels": labels],
+                        "spec": ["replicas": .int(Int64(replicas))]]
+            }
+            func hpa(_ role: String, _ replicas: Int, _ metric: String, _ target: Double) -> JSONValue {
+                ["apiVersion": "heteroscale.io/v1alpha1", "kind": "PodAutoscaler", "metadata": ["name": .string("\(service)-\(role)-hpa")],
+                 "spec": ["scaleTargetRef": ["apiVersion": "apps/v1", "kind": "Deployment", "name": .string("\(service)-\(role)")],
+                          "minReplicas": .int(Int64(replicas)), "maxReplicas": .int(Int64(replicas * t.maxUnits)), "scalingStrategy": "HPA",
+                          "metricsSources": [["metricSourceType": "pod", "targetMetric": .string(metric),
+                                              "targetValue": .string(String(format: "%g", target))]]]]
+            }
+            var out = [deployment("prefill", t.prefillGPUType, t.prefillGPUsPerInstance, r.prefill),
+                       deployment("decode", t.decodeGPUType, t.decodeGPUsPerInstance, r.decode)]
+            if strategy == .hpaGPU {
+                let u = value ?? 70
+                out += [hpa("prefill", r.prefill, "gpu_utilization", u), hpa("decode", r.decode, "gpu_utilization", u)]
+            } else {
+                let m = value ?? t.margin
+                out += [hpa("prefill", r.prefill, "vllm:prompt_tokens_total", CurateTargets.round(m * t.kneePrefillTPS / Double(r.prefill))),
+                        hpa("decode", r.decode, "vllm:generation_tokens_total", CurateTargets.round(m * t.kneeDecodeTPS / Double(r.decode)))]
+            }
+            return out
+        }
+    }
+
+    /// The SLA planner's profile, read off the performance model at the chosen pairing: prefill points
+    /// (prompt length → TTFT of a lone prompt, prompt tokens/s per GPU) and decode points (KV usage × context →
+    /// step time, tokens/s per GPU) — what a profiling run of the real engine would record.
+    static func slaProfile(_ t: CurateTargets, model: String, performance: PerformanceModel) -> JSONValue? {
+        guard let p = performance.profile(model: model, hardware: t.prefillGPUType, tensorParallel: t.prefillGPUsPerInstance),
+              let d = performance.profile(model: model, hardware: t.decodeGPUType, tensorParallel: t.decodeGPUsPerInstance),
+              let kv = d.kvCapacityTokens, kv > 0 else { return nil }
+        var prefill: [JSONValue] = []
+        for isl in [256, 512, 1024, 2048, 4096, 8192] {
+            let s = p.prefillTime(batchTokens: isl)
+            prefill.append(["isl": .int(Int64(isl)), "ttftMilliseconds": .double(CurateTargets.round(s * 1000)),
+                            "throughputPerGPU": .double(CurateTargets.round(Double(isl) / s / Double(t.prefillGPUsPerInstance)))])
+        }
+        var decode: [JSONValue] = []
+        for context in [1024, 4096] {
+            for usage in [0.1, 0.5, 0.9] {
+                let batch = max(1, min(256, Int(usage * Double(kv) / Double(context))))
+                let s = d.decodeTime(batchSize: batch, contextTokens: batch * context)
+                decode.append(["kvUsage": .double(usage), "context": .int(Int64(context)), "itlMilliseconds": .double(CurateTargets.round(s * 1000)),
+                               "throughputPerGPU": .double(CurateTargets.round(Double(batch) / s / Double(t.decodeGPUsPerInstance)))])
+            }
+        }
+        return ["interpolation": "monotoneCubic", "maxKVTokens": .int(Int64(kv)), "prefill": .array(prefill), "decode": .array(decode)]
+    }
+}
