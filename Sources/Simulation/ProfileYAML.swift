@@ -88,7 +88,9 @@ extension HardwareProfile {
                 guard !tokens.isEmpty, tokens.count == factors.count, tokens.allSatisfy({ $0 > 0 }),
                     Set(tokens).count == tokens.count, factors.allSatisfy({ $0 > 0 && $0.isFinite })
                 else {
-                    throw fail("decode.contextTokens and decode.contextFactor must be non-empty, of equal length, positive, with distinct contextTokens")
+                    throw fail(
+                        "decode.contextTokens and decode.contextFactor must be non-empty, of equal length, positive, "
+                            + "with distinct contextTokens")
                 }
                 guard d.contextMsPerToken == nil else {
                     throw fail("decode.contextFactor and decode.contextMsPerToken are alternatives: give one")
