@@ -104,12 +104,21 @@ extension CurateReport {
                 "recommended": ["policy": .string(recommended.name), "manifests": .array(recommended.manifests)]]
     }
 
-    /// Writes `stress_probes.csv`, `ratios.csv`, `policies.csv`, `recommended.yaml` and `report.txt` to `directory`.
+    /// Step 2 as a scenario file, with the command that re-runs it as a header comment.
+    public var scenarioYAML: String {
+        "# heteroscale curate: \(name) — step 2 (every candidate policy over the workload) as a scenario;\n"
+            + "# re-run it with its scaling logs and timelines: heteroscale simulate scenario.yaml --out sim\n"
+            + YAML.dump(scenario)
+    }
+
+    /// Writes `stress_probes.csv`, `ratios.csv`, `policies.csv`, `recommended.yaml`, `scenario.yaml` and `report.txt`
+    /// to `directory`.
     public func write(to directory: String) throws {
         let dir = URL(fileURLWithPath: directory)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         for (file, text) in [("stress_probes.csv", probesCSV), ("ratios.csv", Self.csv(Self.ratiosHeader, ratiosRows)),
                              ("policies.csv", Self.csv(Self.policyHeader, policyRows)), ("recommended.yaml", recommendedYAML),
+                             ("scenario.yaml", scenarioYAML),
                              ("report.txt", text + "\n")] {
             try text.write(to: dir.appendingPathComponent(file), atomically: true, encoding: .utf8)
         }

@@ -46,6 +46,9 @@ public struct CurateReport: Sendable {
     public var sloAttainmentTarget: Double
     /// The stress test's attainment target (a probe is within the SLO at or above it).
     public var stressAttainmentTarget: Double
+    /// Step 2 as a scenario file (`DIR/scenario.yaml`): `heteroscale simulate` on it re-runs every candidate
+    /// policy with its scaling log and timeline.
+    public var scenario: JSONValue
 
     /// The recommended policy (the first of the ranking).
     public var recommended: CuratePolicyResult { policies[0] }
@@ -157,7 +160,8 @@ public enum CurateRunner {
             ratio: chosen.candidate.ratio, prefillGPUType: chosen.candidate.prefillGPUType, decodeGPUType: chosen.candidate.decodeGPUType,
             prefillGPUsPerInstance: spec.roles.prefill.gpusPerInstance, decodeGPUsPerInstance: spec.roles.decode.gpusPerInstance,
             kneeRate: knee.rate / units, kneeDecodeTPS: knee.decodeTPS / units, kneePrefillTPS: knee.prefillTPS / units,
-            margin: spec.margin, tiers: tiers(pastKnee, spec: spec), maxUnits: maxUnits, sloTTFTms: spec.slo.ttftMs, sloTBTms: spec.slo.tbtMs)
+            margin: spec.margin, tiers: tiers(pastKnee, spec: spec), maxUnits: maxUnits, sloTTFTms: spec.slo.ttftMs, sloTBTms: spec.slo.tbtMs,
+            kneeTTFTP90ms: knee.ttftP90ms, kneeTBTP90ms: knee.tbtP90ms, maxBatchSize: spec.maxBatchSize ?? 256)
 
         // Step 2: every candidate policy × value over the workload, on a cluster that holds maxUnits units.
         let service = ScenarioRunner.safeName(spec.name ?? "llm").lowercased()
@@ -171,10 +175,16 @@ public enum CurateRunner {
                                                                                model: spec.model, performance: performance)))
             }
         }
-        var scenario = try CurateScenario.make(spec, cluster: CurateStress.cluster(spec, chosen.candidate, units: maxUnits), policies: runs.map { ($0.name, $0.manifests) },
-                                           workload: { var w = spec.workload; if w.seed == nil { w.seed = spec.seed }; return w }(),
-                                           coldStart: spec.simulation?.coldStartSeconds ?? 120)
+        var stepWorkload = spec.workload
+        if stepWorkload.seed == nil { stepWorkload.seed = spec.seed }
+        let cluster = CurateStress.cluster(spec, chosen.candidate, units: maxUnits)
+        let coldStart = spec.simulation?.coldStartSeconds ?? 120
+        var scenario = try CurateScenario.make(spec, cluster: cluster, policies: runs.map { ($0.name, $0.manifests) },
+                                               workload: stepWorkload, coldStart: coldStart)
         scenario.duration = spec.simulation?.duration
+        let scenarioFile = try CurateScenario.file(spec, cluster: cluster, policies: runs.map { ($0.name, $0.manifests) },
+                                                   workload: stepWorkload, coldStart: coldStart, duration: spec.simulation?.duration,
+                                                   baseDirectory: baseDirectory)
         let finalScenario = scenario
         let target = spec.policyAttainment
         let allRuns = runs
@@ -194,7 +204,7 @@ public enum CurateRunner {
         results = rank(results, objective: objective)
         return CurateReport(name: spec.name ?? "curate", objective: objective, stress: stress, chosen: chosen, targets: targets,
                             pastKnee: pastKnee, policies: results, peakRate: workload.peak, sloAttainmentTarget: target,
-                            stressAttainmentTarget: spec.stressAttainment)
+                            stressAttainmentTarget: spec.stressAttainment, scenario: scenarioFile)
     }
 
     /// Feasible policies first, best objective first (ties: fewer GPU-hours, then name); then the infeasible
