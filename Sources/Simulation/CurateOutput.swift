@@ -28,11 +28,14 @@ extension CurateReport {
         stress.map { s in
             [s.candidate.ratio.description, s.candidate.prefillGPUType, s.candidate.decodeGPUType, String(s.gpus),
              Self.f(s.knee?.rate), Self.f(s.tokensPerGPU), Self.f(s.costPerMillionTokens), Self.f(s.knee?.ttftP90ms),
-             Self.f(s.knee?.tbtP90ms), s.candidate == chosen.candidate ? "*" : ""]
+             Self.f(s.knee?.tbtP90ms), Self.f(s.knee.map { peakRate / ($0.rate / Double(unitsPerProbe)) }, 3),
+             s.candidate == chosen.candidate ? "*" : ""]
         }
     }
+    /// `units_at_peak`: the workload's peak rate ÷ the unit's knee (below `stress.minUnitsAtPeak`, a unit is too big
+    /// for the workload to be chosen unless none is small enough).
     public static let ratiosHeader = ["ratio", "prefill_gpu", "decode_gpu", "gpus", "knee_rps", "tokens_per_gpu_s", "cost_per_1m_tokens",
-                                      "ttft_p90_ms", "tbt_p90_ms", "chosen"]
+                                      "ttft_p90_ms", "tbt_p90_ms", "units_at_peak", "chosen"]
 
     public var policyRows: [[String]] {
         policies.enumerated().map { i, p in

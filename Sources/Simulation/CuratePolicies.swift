@@ -141,8 +141,11 @@ public enum CuratePolicyFactory {
             func deployment(_ role: String, _ type: String, _ gpus: Int, _ replicas: Int) -> JSONValue {
                 let labels: JSONValue = ["app.kubernetes.io/name": .string(service), "heteroscale.io/role": .string(role),
                                          "heteroscale.io/gpu-type": .string(type), "heteroscale.io/gpus-per-instance": .string(String(gpus))]
+                // Selector and pod labels as a Deployment needs them; the serving container is the user's to add.
+                let selector: JSONValue = ["app.kubernetes.io/name": .string(service), "heteroscale.io/role": .string(role)]
                 return ["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": .string("\(service)-\(role)"), "labels": labels],
-                        "spec": ["replicas": .int(Int64(replicas))]]
+                        "spec": ["replicas": .int(Int64(replicas)), "selector": ["matchLabels": selector],
+                                 "template": ["metadata": ["labels": labels]]]]
             }
             func hpa(_ role: String, _ replicas: Int, _ metric: String, _ target: Double) -> JSONValue {
                 ["apiVersion": "heteroscale.io/v1alpha1", "kind": "PodAutoscaler", "metadata": ["name": .string("\(service)-\(role)-hpa")],

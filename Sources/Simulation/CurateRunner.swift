@@ -46,6 +46,8 @@ public struct CurateReport: Sendable {
     public var sloAttainmentTarget: Double
     /// The stress test's attainment target (a probe is within the SLO at or above it).
     public var stressAttainmentTarget: Double
+    /// Units per probe (`stress.units`): a probe's knee ÷ this is one unit's.
+    public var unitsPerProbe: Int
     /// Step 2 as a scenario file (`DIR/scenario.yaml`): `heteroscale simulate` on it re-runs every candidate
     /// policy with its scaling log and timeline.
     public var scenario: JSONValue
@@ -142,8 +144,12 @@ public enum CurateRunner {
             return try CurateStress.run(spec, c, sizes: sizes, estimate: estimate, baseDirectory: baseDirectory)
         }, done: { progress?("stress", $0, allCandidates.count) })
         let objective = spec.effectiveObjective
+        // Candidates small enough for the workload (its peak needs at least `minUnitsAtPeak` of them); all when none is.
+        let units = Double(spec.stress?.units ?? 1)
+        let fitting = stress.filter { s in s.knee.map { $0.rate / units * spec.minUnitsAtPeak <= workload.peak } ?? false }
+        let eligible = fitting.isEmpty ? stress : fitting
         // The best score; ties keep the file's order (the first ratio listed wins).
-        guard let chosen = stress.enumerated().max(by: { a, b in
+        guard let chosen = eligible.enumerated().max(by: { a, b in
             a.element.score(objective) < b.element.score(objective) || (a.element.score(objective) == b.element.score(objective) && a.offset > b.offset)
         })?.element, let knee = chosen.knee else {
             throw SimulationError("no ratio serves any load within the SLO (even the lowest probe missed it); loosen the SLO or add faster GPU types")
@@ -153,7 +159,6 @@ public enum CurateRunner {
         let pastKnee = try parallelMap(2, jobs: jobs) { i in
             try CurateStress.prober(spec, chosen.candidate, sizes: sizes, baseDirectory: baseDirectory)(knee.rate * [1.2, 1.5][i])
         }
-        let units = Double(spec.stress?.units ?? 1)
         let headroom = spec.simulation?.headroom ?? 1.5
         let maxUnits = max(2, Int((workload.peak * headroom / (knee.rate / units)).rounded(.up)))
         let targets = CurateTargets(
@@ -204,7 +209,7 @@ public enum CurateRunner {
         results = rank(results, objective: objective)
         return CurateReport(name: spec.name ?? "curate", objective: objective, stress: stress, chosen: chosen, targets: targets,
                             pastKnee: pastKnee, policies: results, peakRate: workload.peak, sloAttainmentTarget: target,
-                            stressAttainmentTarget: spec.stressAttainment, scenario: scenarioFile)
+                            stressAttainmentTarget: spec.stressAttainment, unitsPerProbe: spec.stress?.units ?? 1, scenario: scenarioFile)
     }
 
     /// Feasible policies first, best objective first (ties: fewer GPU-hours, then name); then the infeasible
