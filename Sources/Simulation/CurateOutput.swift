@@ -65,7 +65,16 @@ extension CurateReport {
             knee: \(Self.f(t.kneeRate)) req/s per unit; decode \(Self.f(t.kneeDecodeTPS)) tok/s, prefill \(Self.f(t.kneePrefillTPS)) tok/s per unit
             targets at margin \(Self.f(t.margin)): targetDecodeTPSPerInstance \(Self.f(t.decodeTarget(t.margin))), targetPrefillTPSPerInstance \(Self.f(t.prefillTarget(t.margin))) (per instance of the group)
             latency tiers: \(t.tiers.map { "×\(Self.f($0.ratio)) → +\(Self.f($0.stepPercent))%" }.joined(separator: ", ")); max \(t.maxUnits) units (peak \(Self.f(peakRate)) req/s)
-            """
+            """ + (tooBig.isEmpty ? "" : "\n" + tooBig)
+    }
+
+    /// A line naming the candidates too big for the workload (empty when there are none).
+    var tooBig: String {
+        let big = stress.filter { s in s.knee.map { peakRate / ($0.rate / Double(unitsPerProbe)) < minUnitsAtPeak } ?? false }
+        guard !big.isEmpty, minUnitsAtPeak > 0 else { return "" }
+        let all = big.count == stress.filter { $0.knee != nil }.count
+        return "too big for the workload (its peak needs fewer than \(Self.f(minUnitsAtPeak)) units)\(all ? ", chosen from anyway: no candidate is smaller" : ", not chosen"): "
+            + big.map(\.candidate.description).joined(separator: ", ")
     }
 
     /// The terminal report.

@@ -48,6 +48,8 @@ public struct CurateReport: Sendable {
     public var stressAttainmentTarget: Double
     /// Units per probe (`stress.units`): a probe's knee ÷ this is one unit's.
     public var unitsPerProbe: Int
+    /// `stress.minUnitsAtPeak`: candidates whose knee the peak needs fewer of were not chosen (unless all were).
+    public var minUnitsAtPeak: Double
     /// Step 2 as a scenario file (`DIR/scenario.yaml`): `heteroscale simulate` on it re-runs every candidate
     /// policy with its scaling log and timeline.
     public var scenario: JSONValue
@@ -209,7 +211,7 @@ public enum CurateRunner {
         results = rank(results, objective: objective)
         return CurateReport(name: spec.name ?? "curate", objective: objective, stress: stress, chosen: chosen, targets: targets,
                             pastKnee: pastKnee, policies: results, peakRate: workload.peak, sloAttainmentTarget: target,
-                            stressAttainmentTarget: spec.stressAttainment, unitsPerProbe: spec.stress?.units ?? 1, scenario: scenarioFile)
+                            stressAttainmentTarget: spec.stressAttainment, unitsPerProbe: spec.stress?.units ?? 1, minUnitsAtPeak: spec.minUnitsAtPeak, scenario: scenarioFile)
     }
 
     /// Feasible policies first, best objective first (ties: fewer GPU-hours, then name); then the infeasible
