@@ -62,6 +62,7 @@ struct CurateCommand: ParsableCommand {
             guard FileManager.default.fileExists(atPath: script) else {
                 Self.fail(CommandFailure(description: "--plots: \(script) not found; run from the repository root"))
             }
+            fflush(nil)  // every stream: the report before the script's lines when stdout is a pipe
             let venv = ".venv/bin/python"
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
