@@ -93,3 +93,11 @@ SWEEP ?= results/sweeps/conv
 .PHONY: sweep-plots
 sweep-plots: $(VENV)/.matplotlib
 	$(VENV)/bin/python tools/plot_sweep.py $(SWEEP)
+
+## Plots of a curation (`heteroscale curate CURATE.yaml --out DIR`), matplotlib in the same venv:
+##   heteroscale curate samples/curation/conv.yaml --out results/curation/conv; make curate-plots CURATE=results/curation/conv
+CURATE ?= results/curation/conv
+
+.PHONY: curate-plots
+curate-plots: $(VENV)/.matplotlib
+	$(VENV)/bin/python tools/plot_curate.py $(CURATE)

@@ -61,7 +61,8 @@ def plot_throughput(plt, probes, outdir):
     fig, ax = plt.subplots(figsize=(8, 5))
     for i, (label, pts) in enumerate(sorted(curves(probes).items())):
         color = f"C{i % 10}"
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], "-", color=color, alpha=0.6, label=label)
+        style = "-" if i < 10 else "--"  # more curves than colours: the second ten dashed
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], style, color=color, alpha=0.6, label=label)
         ax.scatter([p[0] for p in pts if p[2]], [p[1] for p in pts if p[2]], color=color, s=18)
         ax.scatter([p[0] for p in pts if not p[2]], [p[1] for p in pts if not p[2]], facecolors="none", edgecolors=color, s=18)
         for p in pts:

@@ -28,11 +28,14 @@ extension CurateReport {
         stress.map { s in
             [s.candidate.ratio.description, s.candidate.prefillGPUType, s.candidate.decodeGPUType, String(s.gpus),
              Self.f(s.knee?.rate), Self.f(s.tokensPerGPU), Self.f(s.costPerMillionTokens), Self.f(s.knee?.ttftP90ms),
-             Self.f(s.knee?.tbtP90ms), s.candidate == chosen.candidate ? "*" : ""]
+             Self.f(s.knee?.tbtP90ms), Self.f(s.knee.map { peakRate / ($0.rate / Double(unitsPerProbe)) }, 3),
+             s.candidate == chosen.candidate ? "*" : ""]
         }
     }
+    /// `units_at_peak`: the workload's peak rate ÷ the unit's knee (below `stress.minUnitsAtPeak`, a unit is too big
+    /// for the workload to be chosen unless none is small enough).
     public static let ratiosHeader = ["ratio", "prefill_gpu", "decode_gpu", "gpus", "knee_rps", "tokens_per_gpu_s", "cost_per_1m_tokens",
-                                      "ttft_p90_ms", "tbt_p90_ms", "chosen"]
+                                      "ttft_p90_ms", "tbt_p90_ms", "units_at_peak", "chosen"]
 
     public var policyRows: [[String]] {
         policies.enumerated().map { i, p in
@@ -62,7 +65,16 @@ extension CurateReport {
             knee: \(Self.f(t.kneeRate)) req/s per unit; decode \(Self.f(t.kneeDecodeTPS)) tok/s, prefill \(Self.f(t.kneePrefillTPS)) tok/s per unit
             targets at margin \(Self.f(t.margin)): targetDecodeTPSPerInstance \(Self.f(t.decodeTarget(t.margin))), targetPrefillTPSPerInstance \(Self.f(t.prefillTarget(t.margin))) (per instance of the group)
             latency tiers: \(t.tiers.map { "×\(Self.f($0.ratio)) → +\(Self.f($0.stepPercent))%" }.joined(separator: ", ")); max \(t.maxUnits) units (peak \(Self.f(peakRate)) req/s)
-            """
+            """ + (tooBig.isEmpty ? "" : "\n" + tooBig)
+    }
+
+    /// A line naming the candidates too big for the workload (empty when there are none).
+    var tooBig: String {
+        let big = stress.filter { s in s.knee.map { peakRate / ($0.rate / Double(unitsPerProbe)) < minUnitsAtPeak } ?? false }
+        guard !big.isEmpty, minUnitsAtPeak > 0 else { return "" }
+        let all = big.count == stress.filter { $0.knee != nil }.count
+        return "too big for the workload (its peak needs fewer than \(Self.f(minUnitsAtPeak)) units)\(all ? ", chosen from anyway: no candidate is smaller" : ", not chosen"): "
+            + big.map(\.candidate.description).joined(separator: ", ")
     }
 
     /// The terminal report.
@@ -104,12 +116,21 @@ extension CurateReport {
                 "recommended": ["policy": .string(recommended.name), "manifests": .array(recommended.manifests)]]
     }
 
-    /// Writes `stress_probes.csv`, `ratios.csv`, `policies.csv`, `recommended.yaml` and `report.txt` to `directory`.
+    /// Step 2 as a scenario file, with the command that re-runs it as a header comment.
+    public var scenarioYAML: String {
+        "# heteroscale curate: \(name) — step 2 (every candidate policy over the workload) as a scenario;\n"
+            + "# re-run it with its scaling logs and timelines: heteroscale simulate scenario.yaml --out sim\n"
+            + YAML.dump(scenario)
+    }
+
+    /// Writes `stress_probes.csv`, `ratios.csv`, `policies.csv`, `recommended.yaml`, `scenario.yaml` and `report.txt`
+    /// to `directory`.
     public func write(to directory: String) throws {
         let dir = URL(fileURLWithPath: directory)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         for (file, text) in [("stress_probes.csv", probesCSV), ("ratios.csv", Self.csv(Self.ratiosHeader, ratiosRows)),
                              ("policies.csv", Self.csv(Self.policyHeader, policyRows)), ("recommended.yaml", recommendedYAML),
+                             ("scenario.yaml", scenarioYAML),
                              ("report.txt", text + "\n")] {
             try text.write(to: dir.appendingPathComponent(file), atomically: true, encoding: .utf8)
         }

@@ -52,6 +52,18 @@ public struct CurateTargets: Sendable, Hashable {
     public var maxUnits: Int
     public var sloTTFTms: Double?
     public var sloTBTms: Double?
+    /// P90 TTFT and TBT at the knee (which SLO bounds the unit there).
+    public var kneeTTFTP90ms: Double = .nan
+    public var kneeTBTP90ms: Double = .nan
+    /// The engine's largest decode batch (the scenario's `maxBatchSize`, default 256).
+    public var maxBatchSize: Int = 256
+
+    /// True when the TTFT SLO (prefill queueing) bounds the unit at the knee rather than the TBT SLO.
+    public var prefillBoundAtKnee: Bool {
+        let ttft = sloTTFTms.map { kneeTTFTP90ms / $0 } ?? 0
+        let tbt = sloTBTms.map { kneeTBTP90ms / $0 } ?? 0
+        return ttft.isFinite && ttft >= tbt
+    }
 
     public struct Tier: Sendable, Hashable {
         public var ratio: Double
@@ -123,14 +135,17 @@ public enum CuratePolicyFactory {
                                    "minReplicasPerRole": 1]
             if let ttft = t.sloTTFTms { sla["ttftMilliseconds"] = .double(ttft) }
             if let tbt = t.sloTBTms { sla["itlMilliseconds"] = .double(tbt) }
-            if let profile = slaProfile(t, model: model, performance: performance) { sla["profile"] = profile }
+            if let profile = slaProfile(t, model: model, performance: performance, margin: t.margin) { sla["profile"] = profile }
             return [group(), autoscaler("sla", "SLA", ["sla": .object(sla)])]
         case .independentTPS, .hpaGPU:
             func deployment(_ role: String, _ type: String, _ gpus: Int, _ replicas: Int) -> JSONValue {
                 let labels: JSONValue = ["app.kubernetes.io/name": .string(service), "heteroscale.io/role": .string(role),
                                          "heteroscale.io/gpu-type": .string(type), "heteroscale.io/gpus-per-instance": .string(String(gpus))]
+                // Selector and pod labels as a Deployment needs them; the serving container is the user's to add.
+                let selector: JSONValue = ["app.kubernetes.io/name": .string(service), "heteroscale.io/role": .string(role)]
                 return ["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": .string("\(service)-\(role)"), "labels": labels],
-                        "spec": ["replicas": .int(Int64(replicas))]]
+                        "spec": ["replicas": .int(Int64(replicas)), "selector": ["matchLabels": selector],
+                                 "template": ["metadata": ["labels": labels]]]]
             }
             func hpa(_ role: String, _ replicas: Int, _ metric: String, _ target: Double) -> JSONValue {
                 ["apiVersion": "heteroscale.io/v1alpha1", "kind": "PodAutoscaler", "metadata": ["name": .string("\(service)-\(role)-hpa")],
@@ -153,25 +168,42 @@ public enum CuratePolicyFactory {
         }
     }
 
-    /// The SLA planner's profile, read off the performance model at the chosen pairing: prefill points
-    /// (prompt length → TTFT of a lone prompt, prompt tokens/s per GPU) and decode points (KV usage × context →
-    /// step time, tokens/s per GPU) — what a profiling run of the real engine would record.
-    static func slaProfile(_ t: CurateTargets, model: String, performance: PerformanceModel) -> JSONValue? {
+    /// The SLA planner's profile, read off the performance model at the chosen pairing — what a profiling run
+    /// of the real engine would record — with two corrections that make it describe the engine as it serves:
+    ///
+    /// - decode points (KV usage × context → step time, tokens/s per GPU) at batches of 1…`maxBatchSize` (the
+    ///   engine never runs a larger batch), KV usage = batch × context ÷ KV capacity, as the engine reports it;
+    /// - prefill points (prompt length → TTFT of a lone prompt, prompt tokens/s per GPU): a lone prompt keeps the
+    ///   instance 100 % busy, and the planner sizes the pool to that throughput, leaving no room for the queue
+    ///   that Poisson arrivals build (TTFT then grows without bound below the predicted load). The throughput is
+    ///   scaled to the utilisation the stress test found within the TTFT SLO (the knee's prompt tokens/s per
+    ///   prefill instance ÷ the lone-prompt throughput at the knee's mean prompt) times `margin`, when the TTFT
+    ///   SLO bounds the knee; otherwise (TBT-bound knee: the prefill's limit was not reached) times `margin` alone.
+    static func slaProfile(_ t: CurateTargets, model: String, performance: PerformanceModel, margin: Double) -> JSONValue? {
         guard let p = performance.profile(model: model, hardware: t.prefillGPUType, tensorParallel: t.prefillGPUsPerInstance),
               let d = performance.profile(model: model, hardware: t.decodeGPUType, tensorParallel: t.decodeGPUsPerInstance),
               let kv = d.kvCapacityTokens, kv > 0 else { return nil }
+        var utilisation = margin
+        if t.prefillBoundAtKnee, t.kneeRate > 0, t.kneePrefillTPS > 0 {
+            let meanPrompt = t.kneePrefillTPS / t.kneeRate
+            let lone = meanPrompt / p.prefillTime(batchTokens: max(1, Int(meanPrompt.rounded())))
+            let perInstance = t.kneePrefillTPS / Double(t.ratio.prefill)
+            if lone > 0 { utilisation = margin * min(1, perInstance / lone) }
+        }
         var prefill: [JSONValue] = []
         for isl in [256, 512, 1024, 2048, 4096, 8192] {
             let s = p.prefillTime(batchTokens: isl)
             prefill.append(["isl": .int(Int64(isl)), "ttftMilliseconds": .double(CurateTargets.round(s * 1000)),
-                            "throughputPerGPU": .double(CurateTargets.round(Double(isl) / s / Double(t.prefillGPUsPerInstance)))])
+                            "throughputPerGPU": .double(CurateTargets.round(utilisation * Double(isl) / s / Double(t.prefillGPUsPerInstance)))])
         }
         var decode: [JSONValue] = []
-        for context in [1024, 4096] {
-            for usage in [0.1, 0.5, 0.9] {
-                let batch = max(1, min(256, Int(usage * Double(kv) / Double(context))))
+        let largest = max(1, t.maxBatchSize)
+        let batches = Array(Set([1, 8, 16, 32, 64, 96, 128, 192, 256].filter { $0 < largest } + [largest])).sorted()
+        for context in [512, 1024, 2048, 4096] {
+            for batch in batches where batch * context <= kv {
                 let s = d.decodeTime(batchSize: batch, contextTokens: batch * context)
-                decode.append(["kvUsage": .double(usage), "context": .int(Int64(context)), "itlMilliseconds": .double(CurateTargets.round(s * 1000)),
+                decode.append(["kvUsage": .double(Double(batch * context) / Double(kv)), "context": .int(Int64(context)),
+                               "itlMilliseconds": .double(CurateTargets.round(s * 1000)),
                                "throughputPerGPU": .double(CurateTargets.round(Double(batch) / s / Double(t.decodeGPUsPerInstance)))])
             }
         }

@@ -46,6 +46,13 @@ public struct CurateReport: Sendable {
     public var sloAttainmentTarget: Double
     /// The stress test's attainment target (a probe is within the SLO at or above it).
     public var stressAttainmentTarget: Double
+    /// Units per probe (`stress.units`): a probe's knee ÷ this is one unit's.
+    public var unitsPerProbe: Int
+    /// `stress.minUnitsAtPeak`: candidates whose knee the peak needs fewer of were not chosen (unless all were).
+    public var minUnitsAtPeak: Double
+    /// Step 2 as a scenario file (`DIR/scenario.yaml`): `heteroscale simulate` on it re-runs every candidate
+    /// policy with its scaling log and timeline.
+    public var scenario: JSONValue
 
     /// The recommended policy (the first of the ranking).
     public var recommended: CuratePolicyResult { policies[0] }
@@ -139,8 +146,12 @@ public enum CurateRunner {
             return try CurateStress.run(spec, c, sizes: sizes, estimate: estimate, baseDirectory: baseDirectory)
         }, done: { progress?("stress", $0, allCandidates.count) })
         let objective = spec.effectiveObjective
+        // Candidates small enough for the workload (its peak needs at least `minUnitsAtPeak` of them); all when none is.
+        let units = Double(spec.stress?.units ?? 1)
+        let fitting = stress.filter { s in s.knee.map { $0.rate / units * spec.minUnitsAtPeak <= workload.peak } ?? false }
+        let eligible = fitting.isEmpty ? stress : fitting
         // The best score; ties keep the file's order (the first ratio listed wins).
-        guard let chosen = stress.enumerated().max(by: { a, b in
+        guard let chosen = eligible.enumerated().max(by: { a, b in
             a.element.score(objective) < b.element.score(objective) || (a.element.score(objective) == b.element.score(objective) && a.offset > b.offset)
         })?.element, let knee = chosen.knee else {
             throw SimulationError("no ratio serves any load within the SLO (even the lowest probe missed it); loosen the SLO or add faster GPU types")
@@ -150,14 +161,14 @@ public enum CurateRunner {
         let pastKnee = try parallelMap(2, jobs: jobs) { i in
             try CurateStress.prober(spec, chosen.candidate, sizes: sizes, baseDirectory: baseDirectory)(knee.rate * [1.2, 1.5][i])
         }
-        let units = Double(spec.stress?.units ?? 1)
         let headroom = spec.simulation?.headroom ?? 1.5
         let maxUnits = max(2, Int((workload.peak * headroom / (knee.rate / units)).rounded(.up)))
         let targets = CurateTargets(
             ratio: chosen.candidate.ratio, prefillGPUType: chosen.candidate.prefillGPUType, decodeGPUType: chosen.candidate.decodeGPUType,
             prefillGPUsPerInstance: spec.roles.prefill.gpusPerInstance, decodeGPUsPerInstance: spec.roles.decode.gpusPerInstance,
             kneeRate: knee.rate / units, kneeDecodeTPS: knee.decodeTPS / units, kneePrefillTPS: knee.prefillTPS / units,
-            margin: spec.margin, tiers: tiers(pastKnee, spec: spec), maxUnits: maxUnits, sloTTFTms: spec.slo.ttftMs, sloTBTms: spec.slo.tbtMs)
+            margin: spec.margin, tiers: tiers(pastKnee, spec: spec), maxUnits: maxUnits, sloTTFTms: spec.slo.ttftMs, sloTBTms: spec.slo.tbtMs,
+            kneeTTFTP90ms: knee.ttftP90ms, kneeTBTP90ms: knee.tbtP90ms, maxBatchSize: spec.maxBatchSize ?? 256)
 
         // Step 2: every candidate policy × value over the workload, on a cluster that holds maxUnits units.
         let service = ScenarioRunner.safeName(spec.name ?? "llm").lowercased()
@@ -171,10 +182,16 @@ public enum CurateRunner {
                                                                                model: spec.model, performance: performance)))
             }
         }
-        var scenario = try CurateScenario.make(spec, cluster: CurateStress.cluster(spec, chosen.candidate, units: maxUnits), policies: runs.map { ($0.name, $0.manifests) },
-                                           workload: { var w = spec.workload; if w.seed == nil { w.seed = spec.seed }; return w }(),
-                                           coldStart: spec.simulation?.coldStartSeconds ?? 120)
+        var stepWorkload = spec.workload
+        if stepWorkload.seed == nil { stepWorkload.seed = spec.seed }
+        let cluster = CurateStress.cluster(spec, chosen.candidate, units: maxUnits)
+        let coldStart = spec.simulation?.coldStartSeconds ?? 120
+        var scenario = try CurateScenario.make(spec, cluster: cluster, policies: runs.map { ($0.name, $0.manifests) },
+                                               workload: stepWorkload, coldStart: coldStart)
         scenario.duration = spec.simulation?.duration
+        let scenarioFile = try CurateScenario.file(spec, cluster: cluster, policies: runs.map { ($0.name, $0.manifests) },
+                                                   workload: stepWorkload, coldStart: coldStart, duration: spec.simulation?.duration,
+                                                   baseDirectory: baseDirectory)
         let finalScenario = scenario
         let target = spec.policyAttainment
         let allRuns = runs
@@ -194,7 +211,7 @@ public enum CurateRunner {
         results = rank(results, objective: objective)
         return CurateReport(name: spec.name ?? "curate", objective: objective, stress: stress, chosen: chosen, targets: targets,
                             pastKnee: pastKnee, policies: results, peakRate: workload.peak, sloAttainmentTarget: target,
-                            stressAttainmentTarget: spec.stressAttainment)
+                            stressAttainmentTarget: spec.stressAttainment, unitsPerProbe: spec.stress?.units ?? 1, minUnitsAtPeak: spec.minUnitsAtPeak, scenario: scenarioFile)
     }
 
     /// Feasible policies first, best objective first (ties: fewer GPU-hours, then name); then the infeasible

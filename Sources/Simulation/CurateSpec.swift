@@ -83,6 +83,11 @@ public struct CurateSpec: Decodable, Sendable {
         public var iterations: Int?
         /// Units per probe (default 1): more units average out the discreteness of one unit.
         public var units: Int?
+        /// Units the workload's peak must need for a candidate to be chosen (default 2): a unit whose knee covers
+        /// more than `peak ÷ minUnitsAtPeak` leaves the autoscaler (almost) nothing to scale — it runs a whole
+        /// unit at the trough. Such candidates are listed but chosen only when no candidate qualifies; 0 turns the
+        /// filter off.
+        public var minUnitsAtPeak: Double?
     }
 
     /// Step 2: the policies over the workload.
@@ -154,6 +159,7 @@ public struct CurateSpec: Decodable, Sendable {
     public var stressAttainment: Double { slo.attainment ?? 0.9 }
     public var policyAttainment: Double { slo.policyAttainment ?? 0.95 }
     public var margin: Double { safetyMargin ?? 0.8 }
+    public var minUnitsAtPeak: Double { stress?.minUnitsAtPeak ?? 2 }
 
     /// Checks what decoding cannot; every error is one line naming the field.
     public func validate(baseDirectory: String) throws {
@@ -182,6 +188,7 @@ public struct CurateSpec: Decodable, Sendable {
             if let d = s.duration, !(d > 0) { throw SimulationError("stress.duration: must be positive seconds") }
             if let n = s.iterations, n < 1 || n > 20 { throw SimulationError("stress.iterations: must be 1…20") }
             if let u = s.units, u < 1 { throw SimulationError("stress.units: must be at least 1") }
+            if let m = s.minUnitsAtPeak, !(m.isFinite && m >= 0) { throw SimulationError("stress.minUnitsAtPeak: must be 0 (off) or positive, got \(m)") }
         }
         for (i, p) in candidatePolicies.enumerated() {
             for v in p.values ?? [] where !(v.isFinite && v > 0) {

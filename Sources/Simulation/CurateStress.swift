@@ -185,6 +185,14 @@ public enum CurateStress {
 enum CurateScenario {
     static func make(_ spec: CurateSpec, cluster: JSONValue, policies: [(String, [JSONValue])],
                      workload: WorkloadSpec? = nil, coldStart: Double? = nil) throws -> ScenarioSpec {
+        var scenario = try YAMLDocument(value: .object(object(spec, cluster: cluster, policies: policies, coldStart: coldStart)))
+            .decode(ScenarioSpec.self, strict: true)
+        if let workload { scenario.workload = workload }
+        return scenario
+    }
+
+    /// The scenario as a file: the same keys `make` decodes, with a placeholder workload (the caller sets its own).
+    static func object(_ spec: CurateSpec, cluster: JSONValue, policies: [(String, [JSONValue])], coldStart: Double? = nil) -> JSONObject {
         var slo: JSONObject = [:]
         if let v = spec.slo.ttftMs { slo["ttftMs"] = .double(v) }
         if let v = spec.slo.tbtMs { slo["tbtMs"] = .double(v) }
@@ -197,8 +205,18 @@ enum CurateScenario {
         if let v = spec.maxBatchTokens { o["maxBatchTokens"] = .int(Int64(v)) }
         if let v = spec.maxBatchSize { o["maxBatchSize"] = .int(Int64(v)) }
         if let prices = spec.prices { o["prices"] = .object(JSONObject(prices.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: .double($0.value)) })) }
-        var scenario = try YAMLDocument(value: .object(o)).decode(ScenarioSpec.self, strict: true)
-        if let workload { scenario.workload = workload }
-        return scenario
+        return o
+    }
+
+    /// Step 2's scenario as a file `heteroscale simulate` takes (`DIR/scenario.yaml`): every candidate policy, the
+    /// workload and the cluster of the curation, with the curation file's relative paths made absolute.
+    static func file(_ spec: CurateSpec, cluster: JSONValue, policies: [(String, [JSONValue])], workload: WorkloadSpec,
+                     coldStart: Double, duration: Double?, baseDirectory: String) throws -> JSONValue {
+        var absolute = spec
+        absolute.profiles = spec.profiles.map { WorkloadSpec.resolve($0, baseDirectory) }
+        var o = object(absolute, cluster: cluster, policies: policies, coldStart: coldStart)
+        o["workload"] = try JSONValue(encoding: workload.resolvingPaths(baseDirectory))
+        if let duration { o["duration"] = .double(duration) }
+        return .object(o)
     }
 }

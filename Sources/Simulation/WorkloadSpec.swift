@@ -124,6 +124,15 @@ public struct WorkloadSpec: Codable, Sendable, Hashable {
         return out
     }
 
+    /// The same workload with its relative file paths resolved against `baseDirectory` (for a file written elsewhere).
+    public func resolvingPaths(_ baseDirectory: String) -> WorkloadSpec {
+        var w = self
+        w.trace = trace.map { Self.resolve($0, baseDirectory) }
+        if let f = sizes?.fromTrace { w.sizes?.fromTrace = Self.resolve(f, baseDirectory) }
+        w.phases = phases?.map { $0.resolvingPaths(baseDirectory) }
+        return w
+    }
+
     static func resolve(_ path: String, _ base: String) -> String {
         path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardized.path
     }

@@ -13,7 +13,8 @@ struct CurateCommand: ParsableCommand {
             best by the objective; the per-instance TPS targets and latency tiers are derived at that ratio. Step 2 \
             simulates every candidate policy over the workload and ranks them by the objective subject to SLO attainment. \
             Prints the tables (table), the recommended DeploymentGroup and PodAutoscaler (yaml) or everything (json); \
-            --out writes stress_probes.csv, ratios.csv, policies.csv, recommended.yaml, report.txt. See docs/curation.md.
+            --out writes stress_probes.csv, ratios.csv, policies.csv, recommended.yaml, scenario.yaml (step 2 for \
+            `heteroscale simulate`), report.txt. See docs/curation.md.
             """)
 
     @Argument(help: "The curation YAML file.")
@@ -54,13 +55,14 @@ struct CurateCommand: ParsableCommand {
         case "json": print((try? report.json.jsonString(pretty: true)) ?? "{}")
         default:
             print(report.text)
-            if let out { print("results in \(out)/ (recommended.yaml, ratios.csv, policies.csv, stress_probes.csv)") }
+            if let out { print("results in \(out)/ (recommended.yaml, ratios.csv, policies.csv, stress_probes.csv, scenario.yaml)") }
         }
         if plots, let out {
             let script = "tools/plot_curate.py"
             guard FileManager.default.fileExists(atPath: script) else {
                 Self.fail(CommandFailure(description: "--plots: \(script) not found; run from the repository root"))
             }
+            fflush(nil)  // every stream: the report before the script's lines when stdout is a pipe
             let venv = ".venv/bin/python"
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -129,18 +129,24 @@ private func propertiesWithoutDescription(_ schema: JSONValue, path: String = ""
         }
     }
 
-    /// `heteroscale curate`'s recommended manifests (the worked examples' output, `samples/curation/recommended-*.yaml`)
-    /// are accepted strictly by the CRDs, and the PodAutoscaler passes the controller's validation as stored.
+    /// `heteroscale curate`'s recommended manifests (the worked examples' output, `samples/curation/recommended-*.yaml`:
+    /// a DeploymentGroup and its PodAutoscaler, or a Deployment and an HPA PodAutoscaler per role) are accepted
+    /// strictly by the API with the CRDs, and every PodAutoscaler passes the controller's validation as stored.
     @Test(arguments: ManifestFiles.yamlFiles(in: "samples/curation").filter { $0.hasPrefix("recommended-") })
     func curatedRecommendationIsAcceptedByTheAPI(file: String) async throws {
         let documents = try ManifestFiles.documents("samples/curation", file)
-        #expect(documents.map { $0["kind"]?.stringValue ?? "" }.sorted() == [DeploymentGroup.kind, PodAutoscaler.kind])
+        let kinds = documents.map { $0["kind"]?.stringValue ?? "" }.sorted()
+        #expect(kinds == [DeploymentGroup.kind, PodAutoscaler.kind] || kinds == [Deployment.kind, Deployment.kind, PodAutoscaler.kind, PodAutoscaler.kind],
+                "\(file): \(kinds)")
         try await withCRDs { f in
             for doc in documents {
                 let kind = doc["kind"]?.stringValue ?? ""
-                let resource: GroupVersionResource = kind == PodAutoscaler.kind ? .podAutoscalers : .deploymentGroups
-                let (status, stored, warnings) = try await createStrictly(
-                    f.client, "/apis/heteroscale.io/v1alpha1/namespaces/default/\(resource.resource)", doc)
+                let path = switch kind {
+                case PodAutoscaler.kind: "/apis/heteroscale.io/v1alpha1/namespaces/default/\(GroupVersionResource.podAutoscalers.resource)"
+                case DeploymentGroup.kind: "/apis/heteroscale.io/v1alpha1/namespaces/default/\(GroupVersionResource.deploymentGroups.resource)"
+                default: "/apis/apps/v1/namespaces/default/deployments"
+                }
+                let (status, stored, warnings) = try await createStrictly(f.client, path, doc)
                 #expect(status == 201, "\(file): \(stored["message"]?.stringValue ?? "\(stored)")")
                 #expect(warnings.isEmpty, "\(file): \(warnings)")
                 if status == 201, kind == PodAutoscaler.kind {
