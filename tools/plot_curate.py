@@ -12,40 +12,11 @@ Reads DIR/stress_probes.csv and DIR/policies.csv and writes (default PLOTDIR: DI
 The data functions work without matplotlib (it is imported when plotting).
 """
 import argparse
-import csv
 import os
 import sys
 from collections import defaultdict
 
-
-def save(plt, fig, outdir, name):
-    """Lays out, writes OUTDIR/NAME at 100 dpi, closes the figure, returns the path."""
-    fig.tight_layout()
-    path = os.path.join(outdir, name)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
-
-
-def pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def num(x, default=float("nan")):
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return default
-
-
-def read_csv(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+from plotlib import num, pyplot, read_csv, save
 
 
 def curves(probes):

@@ -17,28 +17,7 @@ import os
 import sys
 from collections import defaultdict
 
-
-
-def pyplot():
-    """matplotlib's pyplot on the Agg backend, imported on first use."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def read_csv(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def num(x, default=float("nan")):
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return default
+from plotlib import num, pyplot, read_csv
 
 
 def policy_dirs(results):

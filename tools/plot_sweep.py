@@ -14,41 +14,11 @@ Reads DIR/results_summary.csv and writes, per trace (default PLOTDIR: DIR/plots)
 The data functions work without matplotlib (it is imported when plotting).
 """
 import argparse
-import csv
 import os
 import sys
 from collections import defaultdict
 
-
-
-def save(plt, fig, outdir, name):
-    """Lays out, writes OUTDIR/NAME at 100 dpi, closes the figure, returns the path."""
-    fig.tight_layout()
-    path = os.path.join(outdir, name)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
-
-def pyplot():
-    """matplotlib's pyplot on the Agg backend, imported on first use."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def num(x, default=float("nan")):
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return default
-
-
-def read_summary(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+from plotlib import num, pyplot, read_csv, save
 
 
 def ordered(values):
@@ -195,7 +165,7 @@ def main(argv=None):
     summary = os.path.join(a.sweep, "results_summary.csv")
     if not os.path.exists(summary):
         sys.exit(f"{summary}: not found; run `heteroscale sweep SWEEP.yaml --out {a.sweep}` or `heteroscale sweep --merge {a.sweep}`")
-    rows = read_summary(summary)
+    rows = read_csv(summary)
     if not rows:
         sys.exit(f"{summary}: no cells")
     outdir = a.out or os.path.join(a.sweep, "plots")
