@@ -21,8 +21,9 @@ enum CSVText {
             out.append(UInt8(ascii: "0"))
             return
         }
-        // Significant digits d1 d2 … (value = d1.d2… × 10^exponent) of the shortest representation.
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0)
+        // The first (up to) eight significant digits of the shortest representation as an integer `digits`
+        // of `count` digits; value = d1.d2… × 10^exponent.
+        var digits: UInt64 = 0
         var count = 0
         var extra = false  // nonzero digits beyond the eighth significant one
         var index = 0  // of the mantissa digit, leading zeros included
@@ -46,7 +47,7 @@ enum CSVText {
                 if firstSignificant < 0 && d != 0 { firstSignificant = index }
                 if firstSignificant >= 0 {
                     if count < 8 {
-                        withUnsafeMutableBytes(of: &digits) { $0[count] = d }
+                        digits = digits * 10 + UInt64(d)
                         count += 1
                     } else if d != 0 {
                         extra = true
@@ -56,33 +57,37 @@ enum CSVText {
             }
         }
         if integerDigits < 0 { integerDigits = index }
-        // value = 0.(mantissa digits) × 10^integerDigits = d1.d2… × 10^exponent
+        // value = 0.(mantissa digits) × 10^integerDigits
         var exponent = integerDigits - firstSignificant - 1 + explicitExponent * exponentSign
-        var d = withUnsafeBytes(of: digits) { Array($0.prefix(count)) }
-        while let last = d.last, last == 0 { d.removeLast() }
-        if d.count > 6 {
-            if d.count == 7 && d[6] == 5 && !extra { return appendPrintf(x, to: &out) }
-            let up = d[6] >= 5
-            d.removeLast(d.count - 6)
-            if up {
-                var i = 5
-                while i >= 0 {
-                    if d[i] == 9 { d[i] = 0; i -= 1 } else { d[i] += 1; break }
-                }
-                if i < 0 {
-                    d.insert(1, at: 0)
-                    d.removeLast()
+        while count > 1 && digits % 10 == 0 && !(count == 8 && extra) {
+            digits /= 10
+            count -= 1
+        }
+        if count > 6 {
+            let dropped = count - 6
+            let next = digits / pow10[dropped - 1] % 10  // the seventh digit
+            if count == 7 && next == 5 && !extra { return appendPrintf(x, to: &out) }
+            digits /= pow10[dropped]
+            count = 6
+            if next >= 5 {
+                digits += 1
+                if digits == 1_000_000 {
+                    digits = 100_000
                     exponent += 1
                 }
             }
-            while let last = d.last, last == 0 { d.removeLast() }
+            while count > 1 && digits % 10 == 0 {
+                digits /= 10
+                count -= 1
+            }
         }
+        func digit(_ i: Int) -> UInt8 { UInt8(digits / pow10[count - 1 - i] % 10) + 48 }
         if x < 0 { out.append(UInt8(ascii: "-")) }
         if exponent < -4 || exponent >= 6 {
-            out.append(d[0] + 48)
-            if d.count > 1 {
+            out.append(digit(0))
+            if count > 1 {
                 out.append(UInt8(ascii: "."))
-                for k in d.dropFirst() { out.append(k + 48) }
+                for i in 1..<count { out.append(digit(i)) }
             }
             out.append(UInt8(ascii: "e"))
             out.append(exponent < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
@@ -90,18 +95,20 @@ enum CSVText {
             if e < 10 { out.append(UInt8(ascii: "0")) }
             appendInt(e, to: &out)
         } else if exponent >= 0 {
-            for i in 0...exponent { out.append(i < d.count ? d[i] + 48 : UInt8(ascii: "0")) }
-            if d.count > exponent + 1 {
+            for i in 0...exponent { out.append(i < count ? digit(i) : UInt8(ascii: "0")) }
+            if count > exponent + 1 {
                 out.append(UInt8(ascii: "."))
-                for k in d[(exponent + 1)...] { out.append(k + 48) }
+                for i in (exponent + 1)..<count { out.append(digit(i)) }
             }
         } else {
             out.append(UInt8(ascii: "0"))
             out.append(UInt8(ascii: "."))
             for _ in 0..<(-exponent - 1) { out.append(UInt8(ascii: "0")) }
-            for k in d { out.append(k + 48) }
+            for i in 0..<count { out.append(digit(i)) }
         }
     }
+
+    private static let pow10: [UInt64] = (0...9).map { (0..<$0).reduce(1) { p, _ in p * 10 } }
 
     /// `x` as `%.6g` in a String.
     static func g6(_ x: Double) -> String {
