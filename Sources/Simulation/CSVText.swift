@@ -21,6 +21,9 @@ enum CSVText {
             out.append(UInt8(ascii: "0"))
             return
         }
+        if let (digits, count, exponent) = roundedDirectly(abs(x)) {
+            return emit(digits: digits, count: count, exponent: exponent, negative: x < 0, to: &out)
+        }
         // The first (up to) eight significant digits of the shortest representation as an integer `digits`
         // of `count` digits; value = d1.d2… × 10^exponent.
         var digits: UInt64 = 0
@@ -81,8 +84,40 @@ enum CSVText {
                 count -= 1
             }
         }
+        emit(digits: digits, count: count, exponent: exponent, negative: x < 0, to: &out)
+    }
+
+    /// The common case without the shortest representation: for 1e-4 ≤ a < 1e6, a × 10^(5 − e) (e the decimal
+    /// exponent) is within 2e-10 of the exact product, so rounding it to an integer gives the six digits unless
+    /// it lies within 1e-6 of a half (nil: take the general path).
+    private static func roundedDirectly(_ a: Double) -> (digits: UInt64, count: Int, exponent: Int)? {
+        guard a >= 1e-4 && a < 1e6 else { return nil }
+        var e = 5
+        while e > -4 && a < powers[e + 4] { e -= 1 }
+        let m = a * powers[5 - e + 4]  // a × 10^(5 − e): in [1e5, 1e6)
+        let floor = m.rounded(.down)
+        guard m >= 99_999.5, m < 1_000_000, abs(m - floor - 0.5) > 1e-6 else { return nil }
+        var digits = UInt64(m.rounded())
+        var exponent = e
+        if digits == 1_000_000 {
+            digits = 100_000
+            exponent += 1
+        }
+        var count = 6
+        while count > 1 && digits % 10 == 0 {
+            digits /= 10
+            count -= 1
+        }
+        return (digits, count, exponent)
+    }
+
+    /// 10^-4 … 10^9 (`powers[k + 4]` = 10^k), exact for k ≥ 0.
+    private static let powers: [Double] = [1e-4, 1e-3, 1e-2, 1e-1, 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9]
+
+    /// Writes `%g`'s text for the significant digits `digits` (`count` of them, no trailing zero) × 10^exponent.
+    private static func emit(digits: UInt64, count: Int, exponent: Int, negative: Bool, to out: inout [UInt8]) {
         func digit(_ i: Int) -> UInt8 { UInt8(digits / pow10[count - 1 - i] % 10) + 48 }
-        if x < 0 { out.append(UInt8(ascii: "-")) }
+        if negative { out.append(UInt8(ascii: "-")) }
         if exponent < -4 || exponent >= 6 {
             out.append(digit(0))
             if count > 1 {
