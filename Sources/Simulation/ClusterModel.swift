@@ -303,33 +303,60 @@ public struct InstanceSample: Sendable, Hashable {
     public static func resolve(_ name: String) -> String { MetricNameResolver.resolve(name) }
 }
 
-/// Weighted percentile (`q` in 0…1) of `(value, weight)` pairs; 0 when empty.
+/// Weighted percentile (`q` in 0…1) of `(value, weight)` pairs; 0 when empty: walking the values in
+/// ascending order, the first whose cumulative weight reaches ⌈q × total weight⌉ (at least 1).
 func weightedPercentile(_ samples: [(Double, Int)], _ q: Double) -> Double {
-    guard !samples.isEmpty else { return 0 }
-    let sorted = samples.sorted { $0.0 < $1.0 }
-    let total = sorted.reduce(0) { $0 + $1.1 }
-    let rank = max(1, Int((q * Double(total)).rounded(.up)))
-    var seen = 0
-    for (v, w) in sorted {
-        seen += w
-        if seen >= rank { return v }
-    }
-    return sorted.last!.0
+    weightedPercentiles(samples, [q])[0]
 }
 
-/// `weightedPercentile` at several `qs`, sorting once.
+/// `weightedPercentile` at several `qs`, by selection on one copy (linear on average; the scrapes compute
+/// these every interval over every decode step, where sorting cost more than the rest of the scrape).
 func weightedPercentiles(_ samples: [(Double, Int)], _ qs: [Double]) -> [Double] {
     guard !samples.isEmpty else { return qs.map { _ in 0 } }
-    let sorted = samples.sorted { $0.0 < $1.0 }
-    let total = sorted.reduce(0) { $0 + $1.1 }
+    var work = samples
+    let total = samples.reduce(0) { $0 + $1.1 }
     return qs.map { q in
         let rank = max(1, Int((q * Double(total)).rounded(.up)))
-        var seen = 0
-        for (v, w) in sorted {
-            seen += w
-            if seen >= rank { return v }
+        guard rank <= total else { return samples.map(\.0).max()! }
+        return weightedSelect(&work, rank: rank)
+    }
+}
+
+/// The smallest value whose weight together with all smaller values' reaches `rank` (1 ≤ rank ≤ the total
+/// weight): quickselect with a three-way partition, reordering `samples`.
+private func weightedSelect(_ samples: inout [(Double, Int)], rank: Int) -> Double {
+    samples.withUnsafeMutableBufferPointer { a in
+        var lo = 0, hi = a.count
+        var need = rank
+        while hi - lo > 1 {
+            let pivot = a[lo + (hi - lo) / 2].0
+            var lt = lo, i = lo, gt = hi
+            var less = 0, equal = 0
+            while i < gt {
+                let v = a[i].0
+                if v < pivot {
+                    less += a[i].1
+                    a.swapAt(lt, i)
+                    lt += 1
+                    i += 1
+                } else if v > pivot {
+                    gt -= 1
+                    a.swapAt(i, gt)
+                } else {
+                    equal += a[i].1
+                    i += 1
+                }
+            }
+            if need <= less {
+                hi = lt
+            } else if need <= less + equal {
+                return pivot
+            } else {
+                need -= less + equal
+                lo = gt
+            }
         }
-        return sorted.last!.0
+        return a[lo].0
     }
 }
 

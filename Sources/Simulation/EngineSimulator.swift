@@ -501,8 +501,10 @@ public final class Simulator {
         swap(&running, &inst.running)
         inst.kvUsed += kvDelta
         inst.generationTokensTotal += n
-        inst.itls += irregular
-        current.itls += irregular
+        if !irregular.isEmpty {
+            inst.itls += irregular
+            current.itls += irregular
+        }
         if n - irregular.count > 0 {
             inst.itls.append((dt, n - irregular.count))
             current.itls.append((dt, n - irregular.count))
