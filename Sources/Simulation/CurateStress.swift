@@ -159,8 +159,9 @@ public enum CurateStress {
         return CurateStressResult(candidate: candidate, gpus: gpus, costPerHour: cost, probes: probes, knee: lo)
     }
 
-    /// A first guess of a unit's capacity (requests/s) from the performance model: full prefill batches on the
-    /// prefill instances, and decode batches as large as the KV cache and `maxBatchSize` allow within the TBT SLO.
+    /// A first guess of a unit's capacity (requests/s) from the performance model: full prefill batches of
+    /// mean-sized prompts on the prefill instances, and decode batches as large as the KV cache and
+    /// `maxBatchSize` allow within the TBT SLO.
     public static func estimate(_ spec: CurateSpec, _ c: CurateCandidate, performance: PerformanceModel,
                                 meanPrompt: Double, meanOutput: Double) -> Double {
         let units = Double(spec.stress?.units ?? 1)
@@ -168,7 +169,9 @@ public enum CurateStress {
               let d = performance.profile(model: spec.model, hardware: c.decodeGPUType, tensorParallel: spec.roles.decode.gpusPerInstance),
               meanPrompt > 0, meanOutput > 0 else { return 1 }
         let batchTokens = spec.maxBatchTokens ?? 8192
-        let prefillRate = Double(batchTokens) / p.prefillTime(batchTokens: batchTokens) / meanPrompt
+        let prompts = max(1, Int((Double(batchTokens) / meanPrompt).rounded(.down)))
+        let prompt = max(1, Int(meanPrompt.rounded()))
+        let prefillRate = Double(prompts) / p.prefillTime(PrefillBatch(prompt: prompt, count: prompts))
         let context = meanPrompt + meanOutput / 2
         var batch = min(spec.maxBatchSize ?? 256, max(1, Int(Double(d.kvCapacityTokens ?? 1_000_000) / (meanPrompt + meanOutput))))
         let tbt = (spec.slo.tbtMs ?? 1e9) / 1000

@@ -377,13 +377,13 @@ public final class Simulator {
     func kick(_ inst: SimInstance) {
         guard !inst.busy, inst.state == .serving || inst.state == .draining else { return }
         if inst.queuedPrompts > 0 {
-            var tokens = 0
+            var batch = PrefillBatch()
             inst.prefillBatch.removeAll(keepingCapacity: true)
             while inst.promptHead < inst.promptQueue.count {
                 let s = inst.promptQueue[inst.promptHead]
                 let p = slots[s].request.promptTokens
-                if !inst.prefillBatch.isEmpty && tokens + p > inst.maxBatchTokens { break }
-                tokens += p
+                if !inst.prefillBatch.isEmpty && batch.tokens + p > inst.maxBatchTokens { break }
+                batch.add(prompt: p)
                 inst.prefillBatch.append(s)
                 inst.promptHead += 1
                 slots[s].prefillStart = now
@@ -395,7 +395,10 @@ public final class Simulator {
             }
             inst.busy = true
             inst.iterationStart = now
-            queue.push(.prefillDone(inst.id), at: now + inst.profile.prefillTime(batchTokens: tokens))
+            let seconds = splitwiseCompat
+                ? inst.profile.referencePrefillTime(batchTokens: batch.tokens)
+                : inst.profile.prefillTime(batch)
+            queue.push(.prefillDone(inst.id), at: now + seconds)
             return
         }
         if inst.role != .prefill {

@@ -43,26 +43,44 @@ public struct PiecewiseLinear: Sendable, Hashable {
 /// Iteration times of one model on one hardware type at one tensor-parallel degree, plus the memory figures
 /// the simulator needs for KV-cache capacity and transfer sizes.
 ///
-/// Semantics (after splitwise-sim's `DatabasePerformanceModel`): a prefill iteration costs `prefill(batch
-/// tokens)` where every prompt in the batch adds its prompt length; a decode iteration costs `decode(batch
-/// size)`, optionally adjusted for context; a batch mixing prompt and token work costs the prefill time of all
-/// its batch tokens (a token task adds 1) × `mixedBatchFactor` (1.1).
+/// Semantics (the native model; docs/simulation.md, "Performance model"): a prefill iteration over a batch of
+/// prompts costs `prefill(Σ prompt tokens) + prefillSecondsPerSquaredToken × Σ prompt² +
+/// prefillSecondsPerPrompt × prompts`; a decode step costs `decode(batch size)` at the reference context, times
+/// the context factor at the batch's mean context per request (or, for profiles without a factor curve, plus a
+/// linear per-context-token term); a batch mixing prompt and token work costs the prefill time of all its batch
+/// tokens (a token task adds 1) × `mixedBatchFactor` (1.1). splitwise-sim's own semantics (prefill and token
+/// time by batch tokens alone) are kept in `referencePrefill` / `referenceTokenTime` for
+/// `performanceModel: splitwiseCompat`.
 public struct HardwareProfile: Sendable, Hashable {
     public var model: String
     public var hardware: String
     public var tensorParallel: Int
-    /// Batch tokens → seconds.
+    /// Batch tokens → seconds of the prefill's base (the part that depends on the batch tokens alone); with
+    /// zero attention and per-prompt coefficients, the whole prefill time.
     public var prefill: PiecewiseLinear
+    /// Prefill seconds per squared prompt token, summed over the batch's prompts (attention, quadratic in each
+    /// prompt's length). 0: prefill depends on batch tokens only.
+    public var prefillSecondsPerSquaredToken: Double
+    /// Prefill seconds per prompt in the batch.
+    public var prefillSecondsPerPrompt: Double
     /// Batch size (requests) → seconds per decode step at `decodeReferenceContext` tokens of context each.
     public var decode: PiecewiseLinear
     /// The per-request context at which `decode` was measured (splitwise table: its common prompt size).
     public var decodeReferenceContext: Double
-    /// Extra decode seconds per context token beyond the reference (memory-bound attention reads).
+    /// Context per request (tokens) → decode step time relative to the step at `decodeReferenceContext`
+    /// (1 there); multiplies `decode(batch size)` at the batch's mean context per request. nil: the linear
+    /// `decodeSecondsPerContextToken` adjustment instead.
+    public var decodeContextFactor: PiecewiseLinear?
+    /// Extra decode seconds per context token beyond the reference (memory-bound attention reads); used only
+    /// without `decodeContextFactor` (older parametric profiles).
     public var decodeSecondsPerContextToken: Double
     /// splitwise-sim's own token-time predictor (token time over `prompt_size × batch_size`, evaluated at the
     /// number of token tasks), kept for cross-checking against the reference simulator. nil for parametric
     /// profiles.
     public var referenceTokenTime: PiecewiseLinear?
+    /// splitwise-sim's own prompt-time predictor (median prompt time over `prompt_size × batch_size`, failed
+    /// runs included), for `performanceModel: splitwiseCompat`. nil for parametric profiles.
+    public var referencePrefill: PiecewiseLinear?
     public var mixedBatchFactor: Double
     /// Tokens of KV cache an instance holds (nil when unknown, e.g. loaded from the profiled table alone).
     public var kvCapacityTokens: Int?
@@ -73,18 +91,24 @@ public struct HardwareProfile: Sendable, Hashable {
 
     public init(
         model: String, hardware: String, tensorParallel: Int, prefill: PiecewiseLinear,
-        decode: PiecewiseLinear, decodeReferenceContext: Double = 0, decodeSecondsPerContextToken: Double = 0,
-        referenceTokenTime: PiecewiseLinear? = nil, mixedBatchFactor: Double = 1.1, kvCapacityTokens: Int? = nil,
+        prefillSecondsPerSquaredToken: Double = 0, prefillSecondsPerPrompt: Double = 0,
+        decode: PiecewiseLinear, decodeReferenceContext: Double = 0, decodeContextFactor: PiecewiseLinear? = nil,
+        decodeSecondsPerContextToken: Double = 0, referenceTokenTime: PiecewiseLinear? = nil,
+        referencePrefill: PiecewiseLinear? = nil, mixedBatchFactor: Double = 1.1, kvCapacityTokens: Int? = nil,
         kvBytesPerToken: Int? = nil, gpuMemoryGiB: Double? = nil
     ) {
         self.model = model
         self.hardware = hardware
         self.tensorParallel = tensorParallel
         self.prefill = prefill
+        self.prefillSecondsPerSquaredToken = prefillSecondsPerSquaredToken
+        self.prefillSecondsPerPrompt = prefillSecondsPerPrompt
         self.decode = decode
         self.decodeReferenceContext = decodeReferenceContext
+        self.decodeContextFactor = decodeContextFactor
         self.decodeSecondsPerContextToken = decodeSecondsPerContextToken
         self.referenceTokenTime = referenceTokenTime
+        self.referencePrefill = referencePrefill
         self.mixedBatchFactor = mixedBatchFactor
         self.kvCapacityTokens = kvCapacityTokens
         self.kvBytesPerToken = kvBytesPerToken
@@ -93,22 +117,40 @@ public struct HardwareProfile: Sendable, Hashable {
 
     public var key: ProfileKey { ProfileKey(model: model, hardware: hardware, tensorParallel: tensorParallel) }
 
-    /// Seconds for a prefill-only iteration over `batchTokens` prompt tokens.
-    public func prefillTime(batchTokens: Int) -> Double { prefill(Double(batchTokens)) }
+    /// Seconds for a prefill iteration over `batch`: base(Σ tokens) + attention × Σ prompt² + per-prompt cost ×
+    /// prompts.
+    public func prefillTime(_ batch: PrefillBatch) -> Double {
+        prefill(Double(batch.tokens)) + prefillSecondsPerSquaredToken * batch.squaredTokens
+            + prefillSecondsPerPrompt * Double(batch.prompts)
+    }
+
+    /// Seconds for a prefill iteration holding one prompt of `batchTokens` tokens.
+    public func prefillTime(batchTokens: Int) -> Double { prefillTime(PrefillBatch(prompt: batchTokens)) }
+
+    /// splitwise-sim's prefill time for `batchTokens` batch tokens (its median prompt time by batch tokens);
+    /// the native one-prompt time for profiles without it.
+    public func referencePrefillTime(batchTokens: Int) -> Double {
+        referencePrefill.map { $0(Double(batchTokens)) } ?? prefillTime(batchTokens: batchTokens)
+    }
 
     /// Seconds for one decode step of `batchSize` requests holding `contextTokens` tokens of context in total
-    /// (nil: the reference context). The context adjustment is linear in the difference from
-    /// `batchSize × decodeReferenceContext` and never takes the step below half the reference-context time.
+    /// (nil: the reference context). With a context factor curve: `decode(batchSize) × max(½, factor(context ÷
+    /// batchSize))`; without: linear in the difference from `batchSize × decodeReferenceContext`, never below
+    /// half the reference-context time.
     public func decodeTime(batchSize: Int, contextTokens: Int? = nil) -> Double {
         let base = decode(Double(batchSize))
-        guard let contextTokens, decodeSecondsPerContextToken != 0 else { return base }
+        guard let contextTokens, batchSize > 0 else { return base }
+        if let factor = decodeContextFactor {
+            return base * max(0.5, factor(Double(contextTokens) / Double(batchSize)))
+        }
+        guard decodeSecondsPerContextToken != 0 else { return base }
         let extra =
             decodeSecondsPerContextToken * (Double(contextTokens) - Double(batchSize) * decodeReferenceContext)
         return max(base + extra, base / 2)
     }
 
-    /// Seconds for one iteration holding `promptTokens` prompt tokens (summed over its prompt tasks) and
-    /// `decodeRequests` token tasks. Mixed batches cost prefill(prompt + decode tokens) × `mixedBatchFactor`.
+    /// Seconds for one iteration holding `promptTokens` prompt tokens (as one prompt) and `decodeRequests`
+    /// token tasks. Mixed batches cost prefill(prompt + decode tokens) × `mixedBatchFactor`.
     public func iterationTime(promptTokens: Int, decodeRequests: Int, contextTokens: Int? = nil) -> Double {
         switch (promptTokens > 0, decodeRequests > 0) {
         case (false, false): return 0
@@ -118,13 +160,15 @@ public struct HardwareProfile: Sendable, Hashable {
         }
     }
 
-    /// splitwise-sim's iteration time exactly (token-only batches use its token-time predictor over batch
-    /// tokens); falls back to `iterationTime` for parametric profiles.
+    /// splitwise-sim's iteration time exactly (prompt work uses its prompt-time predictor, token-only batches
+    /// its token-time predictor over batch tokens); falls back to the native times for parametric profiles.
     public func referenceIterationTime(promptTokens: Int, decodeRequests: Int) -> Double {
-        if promptTokens == 0, decodeRequests > 0, let referenceTokenTime {
-            return referenceTokenTime(Double(decodeRequests))
+        switch (promptTokens > 0, decodeRequests > 0) {
+        case (false, false): return 0
+        case (true, false): return referencePrefillTime(batchTokens: promptTokens)
+        case (false, true): return referenceTokenTime.map { $0(Double(decodeRequests)) } ?? decodeTime(batchSize: decodeRequests)
+        case (true, true): return referencePrefillTime(batchTokens: promptTokens + decodeRequests) * mixedBatchFactor
         }
-        return iterationTime(promptTokens: promptTokens, decodeRequests: decodeRequests)
     }
 }
 
@@ -176,12 +220,15 @@ public struct PerformanceModel: Sendable {
         return try load(csv: String(decoding: data, as: UTF8.self), source: path)
     }
 
-    /// Loads a profiled table (times in ms). Per (model, hardware, TP):
-    /// - prefill: median `prompt_time` grouped by batch tokens = `prompt_size × batch_size`;
-    /// - decode: median `token_time` grouped by `batch_size` over the rows at the reference prompt size (the
-    ///   prompt size with the most distinct batch sizes); the context slope is a least-squares fit of the
-    ///   median `token_time` against `prompt_size` over batch-1 rows;
-    /// - reference token time: median `token_time` grouped by batch tokens (splitwise-sim's predictor).
+    /// Loads a profiled table (times in ms). Per (model, hardware, TP), from the median `prompt_time` and
+    /// `token_time` of every (prompt size, batch size) point:
+    /// - prefill: `PrefillFit` over the points (N = prompt × batch tokens, Σ prompt² = batch × prompt², batch
+    ///   prompts), failed runs dropped (`PrefillFit.dropFailedRuns`): a base curve over batch tokens, an
+    ///   attention coefficient and a per-prompt cost, by least squares on relative errors;
+    /// - decode: median `token_time` by `batch_size` at the reference prompt size (the prompt size with the most
+    ///   distinct batch sizes); the context factor: batch-1 median `token_time` by prompt size over the batch-1
+    ///   time at the reference prompt size (piecewise linear through those points, so exact at them);
+    /// - splitwise-sim's predictors: median `prompt_time` and `token_time` grouped by batch tokens.
     public static func load(csv: String, source: String = "<memory>") throws -> PerformanceModel {
         struct Row {
             var prompt: Int, batch: Int, promptTime: Double, tokenTime: Double
@@ -245,27 +292,43 @@ public struct PerformanceModel: Sendable {
                 for r in rows where filter(r) { byKey[by(r), default: []].append(value(r)) }
                 return byKey.map { (x: Double($0.key), y: median($0.value)) }
             }
-            let prefill = medians({ $0.prompt * $0.batch }, \.promptTime)
+            let referencePrefill = medians({ $0.prompt * $0.batch }, \.promptTime)
             let reference = medians({ $0.prompt * $0.batch }, \.tokenTime)
-            // Reference prompt size: the one with the most distinct batch sizes (ties: the most rows).
-            var batchesByPrompt: [Int: Set<Int>] = [:]
-            var rowsByPrompt: [Int: Int] = [:]
-            for r in rows {
-                batchesByPrompt[r.prompt, default: []].insert(r.batch)
-                rowsByPrompt[r.prompt, default: 0] += 1
+            var byPoint: [Int: [Int: [Row]]] = [:]
+            for r in rows { byPoint[r.prompt, default: [:]][r.batch, default: []].append(r) }
+            var points: [PrefillFit.Point] = []
+            for (prompt, batches) in byPoint.sorted(by: { $0.key < $1.key }) {
+                for (batch, rs) in batches.sorted(by: { $0.key < $1.key }) {
+                    points.append(
+                        PrefillFit.Point(
+                            tokens: prompt * batch, squaredTokens: Double(batch) * Double(prompt) * Double(prompt),
+                            prompts: batch, seconds: median(rs.map(\.promptTime))))
+                }
             }
-            let refPrompt = batchesByPrompt.keys.max {
-                (batchesByPrompt[$0]!.count, rowsByPrompt[$0]!, -$0) < (batchesByPrompt[$1]!.count, rowsByPrompt[$1]!, -$1)
+            let positive = PrefillFit.dropFailedRuns(points).kept.filter { $0.seconds > 0 }
+            let fit = positive.isEmpty ? nil : PrefillFit.fit(positive)
+            // Reference prompt size: the one with the most distinct batch sizes (ties: the most rows).
+            let refPrompt = byPoint.keys.max {
+                (byPoint[$0]!.count, byPoint[$0]!.values.reduce(0) { $0 + $1.count }, -$0)
+                    < (byPoint[$1]!.count, byPoint[$1]!.values.reduce(0) { $0 + $1.count }, -$1)
             }!
             let decode = medians(\.batch, \.tokenTime) { $0.prompt == refPrompt }
             let context = medians(\.prompt, \.tokenTime) { $0.batch == 1 }
+            var factor: PiecewiseLinear?
+            if context.count >= 2 {
+                let curve = PiecewiseLinear(points: context)
+                let atReference = curve(Double(refPrompt))
+                if atReference > 0 { factor = PiecewiseLinear(points: context.map { (x: $0.x, y: $0.y / atReference) }) }
+            }
             model.add(
                 HardwareProfile(
                     model: key.model, hardware: key.hardware, tensorParallel: key.tensorParallel,
-                    prefill: PiecewiseLinear(points: prefill), decode: PiecewiseLinear(points: decode),
-                    decodeReferenceContext: Double(refPrompt),
-                    decodeSecondsPerContextToken: max(0, slope(context)),
-                    referenceTokenTime: PiecewiseLinear(points: reference)))
+                    prefill: fit?.base ?? PiecewiseLinear(points: referencePrefill),
+                    prefillSecondsPerSquaredToken: fit?.secondsPerSquaredToken ?? 0,
+                    prefillSecondsPerPrompt: fit?.secondsPerPrompt ?? 0,
+                    decode: PiecewiseLinear(points: decode), decodeReferenceContext: Double(refPrompt),
+                    decodeContextFactor: factor, referenceTokenTime: PiecewiseLinear(points: reference),
+                    referencePrefill: PiecewiseLinear(points: referencePrefill)))
         }
         return model
     }
@@ -275,20 +338,6 @@ public struct PerformanceModel: Sendable {
         let s = values.sorted()
         let n = s.count
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
-    }
-
-    static func slope(_ points: [(x: Double, y: Double)]) -> Double {
-        guard points.count >= 2 else { return 0 }
-        let n = Double(points.count)
-        let mx = points.map(\.x).reduce(0, +) / n
-        let my = points.map(\.y).reduce(0, +) / n
-        var sxy = 0.0
-        var sxx = 0.0
-        for p in points {
-            sxy += (p.x - mx) * (p.y - my)
-            sxx += (p.x - mx) * (p.x - mx)
-        }
-        return sxx > 0 ? sxy / sxx : 0
     }
 }
 

@@ -18,18 +18,27 @@ public struct ProfileFile: Codable, Sendable, Hashable {
         public var decode: Decode
     }
 
-    /// Prefill throughput (tokens/s) at batch-token counts.
+    /// Prefill: the base throughput (tokens/s) at batch-token counts (time = batchTokens / tokensPerSecond,
+    /// linear in between), plus `attentionMsPerSquaredToken` × Σ prompt² and `perPromptMs` × prompts (both
+    /// default 0: prefill by batch tokens alone, as profiles before these fields).
     public struct Prefill: Codable, Sendable, Hashable {
         public var batchTokens: [Int]
         public var tokensPerSecond: [Double]
+        public var attentionMsPerSquaredToken: Double?
+        public var perPromptMs: Double?
     }
 
-    /// Decode step time (ms) at batch sizes, at `referenceContextTokens` of context per request.
+    /// Decode step time (ms) at batch sizes, at `referenceContextTokens` of context per request; the context
+    /// effect either as a factor curve over context per request (`contextTokens` → `contextFactor`, 1 at the
+    /// reference; the step time is multiplied by it at the batch's mean context) or, in older profiles, as
+    /// `contextMsPerToken` for each context token beyond the reference. Not both.
     public struct Decode: Codable, Sendable, Hashable {
         public var batchSize: [Int]
         public var stepMs: [Double]
         public var referenceContextTokens: Double?
         public var contextMsPerToken: Double?
+        public var contextTokens: [Int]?
+        public var contextFactor: [Double]?
     }
 }
 
@@ -68,12 +77,35 @@ extension HardwareProfile {
             guard d.batchSize.allSatisfy({ $0 > 0 }), d.stepMs.allSatisfy({ $0 > 0 && $0.isFinite }),
                 Set(d.batchSize).count == d.batchSize.count
             else { throw fail("decode points must be positive with distinct batchSize") }
+            let attention = p.attentionMsPerSquaredToken ?? 0, perPrompt = p.perPromptMs ?? 0
+            guard attention >= 0, attention.isFinite, perPrompt >= 0, perPrompt.isFinite else {
+                throw fail("prefill.attentionMsPerSquaredToken and prefill.perPromptMs must be non-negative")
+            }
+            var factor: PiecewiseLinear?
+            switch (d.contextTokens, d.contextFactor) {
+            case (nil, nil): break
+            case let (tokens?, factors?):
+                guard !tokens.isEmpty, tokens.count == factors.count, tokens.allSatisfy({ $0 > 0 }),
+                    Set(tokens).count == tokens.count, factors.allSatisfy({ $0 > 0 && $0.isFinite })
+                else {
+                    throw fail(
+                        "decode.contextTokens and decode.contextFactor must be non-empty, of equal length, positive, "
+                            + "with distinct contextTokens")
+                }
+                guard d.contextMsPerToken == nil else {
+                    throw fail("decode.contextFactor and decode.contextMsPerToken are alternatives: give one")
+                }
+                factor = PiecewiseLinear(points: zip(tokens, factors).map { (x: Double($0), y: $1) })
+            default:
+                throw fail("decode.contextTokens and decode.contextFactor go together")
+            }
             let prefill = zip(p.batchTokens, p.tokensPerSecond).map { (x: Double($0), y: Double($0) / $1) }
             let decode = zip(d.batchSize, d.stepMs).map { (x: Double($0), y: $1 / 1000) }
             return HardwareProfile(
                 model: e.model, hardware: file.hardware, tensorParallel: e.tensorParallel,
-                prefill: PiecewiseLinear(points: prefill), decode: PiecewiseLinear(points: decode),
-                decodeReferenceContext: d.referenceContextTokens ?? 0,
+                prefill: PiecewiseLinear(points: prefill), prefillSecondsPerSquaredToken: attention / 1000,
+                prefillSecondsPerPrompt: perPrompt / 1000, decode: PiecewiseLinear(points: decode),
+                decodeReferenceContext: d.referenceContextTokens ?? 0, decodeContextFactor: factor,
                 decodeSecondsPerContextToken: (d.contextMsPerToken ?? 0) / 1000,
                 mixedBatchFactor: e.mixedBatchFactor ?? 1.1, kvCapacityTokens: e.kvCapacityTokens,
                 kvBytesPerToken: e.kvBytesPerToken, gpuMemoryGiB: file.gpuMemoryGiB)

@@ -28,16 +28,11 @@ public struct UnloadedLatency: Sendable {
         let ttft = prefill.prefillTime(batchTokens: prompt)
         let steps = max(0, output - 1)
         guard steps > 0 else { return (ttft, 0, ttft) }
-        // decodeTime(batchSize: 1, contextTokens: c) = max(base + slope·(c − ref), base / 2), inlined.
-        let base = decode.decode(1)
-        let slope = decode.decodeSecondsPerContextToken
         var total = 0.0
-        if slope == 0 {
-            total = base * Double(steps)
+        if decode.decodeContextFactor == nil && decode.decodeSecondsPerContextToken == 0 {
+            total = decode.decodeTime(batchSize: 1) * Double(steps)
         } else {
-            for k in 1...steps {
-                total += max(base + slope * (Double(prompt + k) - decode.decodeReferenceContext), base / 2)
-            }
+            for k in 1...steps { total += decode.decodeTime(batchSize: 1, contextTokens: prompt + k) }
         }
         return (ttft, total / Double(steps), ttft + total)
     }

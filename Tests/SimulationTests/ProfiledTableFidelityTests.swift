@@ -3,20 +3,20 @@ import Testing
 @testable import Simulation
 
 /// The project's own (native) performance model against the profiled table it is built from
-/// (`splitwise_perf_model.csv`): at every (model, hardware, TP, prompt size, batch size) point of the table, the
-/// decode step `decodeTime(batchSize: b, contextTokens: b × prompt)` against the point's median `token_time`, and
-/// `prefillTime(batchTokens: b × prompt)` against its median `prompt_time`, for the parametric profiles the
-/// samples use (`samples/profiles/h100.yaml`, `a100.yaml`) and the table loaded directly.
-///
-/// The model does not meet 5 % everywhere (docs/simulation.md, "The native model against the profiled table"):
-/// prefill is a function of batch tokens only, so a batch of b 512-token prompts and one prompt of 512·b tokens
-/// get the same time while the table has them up to 17 % apart (attention is quadratic per prompt); decode
-/// anchors batch 1 at the 512-token group, which on some configurations is several % off the other prompt
-/// sizes' batch-1 medians. The test pins the points outside 5 % (a fix or a regression changes the set).
+/// (`splitwise_perf_model.csv`): at every (model, hardware, TP, prompt size p, batch size b) point of the table,
+/// the prefill time of b prompts of p tokens, `prefillTime(PrefillBatch(prompt: p, count: b))`, against the
+/// point's median `prompt_time`, and the decode step `decodeTime(batchSize: b, contextTokens: b × p)` against its
+/// median `token_time`; for the parametric profiles the samples use (`samples/profiles/h100.yaml`, `a100.yaml`)
+/// and for the table loaded directly. Criterion: within 5 %. Excluded by rule, not by list: the table's failed
+/// prefill runs (`PrefillFit.dropFailedRuns`: a median under half that of a point with fewer batch tokens — the
+/// llama2-70b TP2 64 × 512 runs). The one configuration no fit with non-negative attention and per-prompt costs
+/// can match (llama2-70b A100 TP8; docs/simulation.md, "The native model against the profiled table") keeps its
+/// points outside 5 % pinned, so a fix or a regression changes the set.
 @Suite struct ProfiledTableFidelityTests {
     struct Point: Hashable {
         var model: String, hardware: String, tp: Int, prompt: Int, batch: Int
-        var key: String { "\(model)/\(hardware)/TP\(tp) p\(prompt) b\(batch)" }
+        var config: String { "\(model)/\(hardware)/TP\(tp)" }
+        var key: String { "\(config) p\(prompt) b\(batch)" }
     }
 
     /// Median prompt_time and token_time (s) per table point.
@@ -35,19 +35,27 @@ import Testing
         return groups.mapValues { (PerformanceModel.median($0.0), PerformanceModel.median($0.1)) }
     }()
 
-    /// Relative deviation of the model from the table at every point the profile covers:
-    /// (point, prefill deviation, decode deviation).
-    static func deviations(_ profiles: [HardwareProfile]) -> [(Point, Double, Double)] {
-        var out: [(Point, Double, Double)] = []
-        for (point, medians) in table.sorted(by: { $0.key.key < $1.key.key }) {
-            guard let p = profiles.first(where: {
-                $0.model == point.model && $0.hardware == point.hardware && $0.tensorParallel == point.tp
-            }) else { continue }
-            let prefill = p.prefillTime(batchTokens: point.prompt * point.batch) / medians.prefill - 1
-            let decode = p.decodeTime(batchSize: point.batch, contextTokens: point.batch * point.prompt) / medians.decode - 1
-            out.append((point, prefill, decode))
+    /// The table's failed prefill runs, by PrefillFit's rule, per configuration.
+    static let failedRuns: Set<String> = {
+        var out = Set<String>()
+        for config in Set(table.keys.map(\.config)) {
+            let points = table.filter { $0.key.config == config }
+            let fit = points.map { p, m in
+                PrefillFit.Point(tokens: p.prompt * p.batch, squaredTokens: Double(p.batch * p.prompt * p.prompt), prompts: p.batch, seconds: m.prefill)
+            }
+            for f in PrefillFit.dropFailedRuns(fit).failed {
+                for (p, m) in points where p.prompt * p.batch == f.tokens && p.batch == f.prompts && m.prefill == f.seconds { out.insert(p.key) }
+            }
         }
         return out
+    }()
+
+    struct Case: CustomTestStringConvertible, Sendable {
+        var source: String
+        var key: ProfileKey
+        /// Points expected outside 5 % ("P …" prefill, "D …" decode).
+        var outside: Set<String>
+        var testDescription: String { "\(source): \(key)" }
     }
 
     static let parametric: [HardwareProfile] =
@@ -55,97 +63,48 @@ import Testing
         + HardwareProfile.fromYAML(path: Paths.repo("samples/profiles/a100.yaml"))
     static let loaded = Array(try! PerformanceModel.load(path: Paths.sharedData("splitwise_perf_model.csv")).profiles.values)
 
-    /// Points outside 5 %, measured 2026-12-05 (`swift test --filter ProfiledTableFidelityTests` prints them
-    /// with their deviations). P = prefill, D = decode.
-    /// "P …/TP2 p512 b64" are the table's failed runs (prompt_time 360 and 794 ms for 32,768 tokens), which the
-    /// parametric profiles drop.
-    static let outsideParametric: Set<String> = [
-        "P bloom-176b/h100-80gb/TP8 p4096 b1",
-        "P bloom-176b/h100-80gb/TP8 p512 b16",
-        "P bloom-176b/h100-80gb/TP8 p512 b4",
-        "P bloom-176b/h100-80gb/TP8 p8192 b1",
-        "P llama2-70b/a100-80gb/TP2 p1024 b1",
-        "D llama2-70b/a100-80gb/TP2 p1024 b1",
-        "D llama2-70b/a100-80gb/TP2 p128 b1",
-        "P llama2-70b/a100-80gb/TP2 p2048 b1",
-        "D llama2-70b/a100-80gb/TP2 p2048 b1",
-        "D llama2-70b/a100-80gb/TP2 p256 b1",
-        "D llama2-70b/a100-80gb/TP2 p4096 b1",
-        "P llama2-70b/a100-80gb/TP2 p512 b4",
-        "P llama2-70b/a100-80gb/TP2 p512 b64",
-        "D llama2-70b/a100-80gb/TP2 p8192 b1",
-        "P llama2-70b/a100-80gb/TP4 p1024 b1",
-        "P llama2-70b/a100-80gb/TP4 p2048 b1",
-        "D llama2-70b/a100-80gb/TP4 p256 b1",
-        "P llama2-70b/a100-80gb/TP4 p4096 b1",
-        "P llama2-70b/a100-80gb/TP4 p512 b16",
-        "P llama2-70b/a100-80gb/TP4 p512 b4",
-        "P llama2-70b/a100-80gb/TP4 p512 b8",
-        "P llama2-70b/a100-80gb/TP4 p8192 b1",
-        "P llama2-70b/a100-80gb/TP8 p4096 b1",
-        "P llama2-70b/a100-80gb/TP8 p512 b16",
-        "P llama2-70b/a100-80gb/TP8 p512 b8",
-        "P llama2-70b/a100-80gb/TP8 p8192 b1",
-        "P llama2-70b/h100-80gb/TP2 p512 b16",
-        "P llama2-70b/h100-80gb/TP2 p512 b64",
-        "P llama2-70b/h100-80gb/TP2 p8192 b1",
-        "P llama2-70b/h100-80gb/TP4 p512 b16",
-        "D llama2-70b/h100-80gb/TP8 p256 b1",
-    ]
-    static let outsideLoaded: Set<String> = [
-        "P bloom-176b/h100-80gb-pcap/TP8 p4096 b1",
-        "P bloom-176b/h100-80gb-pcap/TP8 p512 b16",
-        "P bloom-176b/h100-80gb-pcap/TP8 p512 b4",
-        "P bloom-176b/h100-80gb-pcap/TP8 p8192 b1",
-        "P bloom-176b/h100-80gb/TP8 p4096 b1",
-        "P bloom-176b/h100-80gb/TP8 p512 b16",
-        "P bloom-176b/h100-80gb/TP8 p512 b4",
-        "P bloom-176b/h100-80gb/TP8 p8192 b1",
-        "P llama2-70b/a100-80gb/TP2 p1024 b1",
-        "D llama2-70b/a100-80gb/TP2 p1024 b1",
-        "D llama2-70b/a100-80gb/TP2 p128 b1",
-        "P llama2-70b/a100-80gb/TP2 p2048 b1",
-        "D llama2-70b/a100-80gb/TP2 p2048 b1",
-        "D llama2-70b/a100-80gb/TP2 p256 b1",
-        "D llama2-70b/a100-80gb/TP2 p4096 b1",
-        "P llama2-70b/a100-80gb/TP2 p512 b4",
-        "D llama2-70b/a100-80gb/TP2 p8192 b1",
-        "P llama2-70b/a100-80gb/TP4 p1024 b1",
-        "P llama2-70b/a100-80gb/TP4 p2048 b1",
-        "D llama2-70b/a100-80gb/TP4 p256 b1",
-        "P llama2-70b/a100-80gb/TP4 p4096 b1",
-        "P llama2-70b/a100-80gb/TP4 p512 b16",
-        "P llama2-70b/a100-80gb/TP4 p512 b4",
-        "P llama2-70b/a100-80gb/TP4 p512 b8",
-        "P llama2-70b/a100-80gb/TP4 p8192 b1",
-        "P llama2-70b/a100-80gb/TP8 p4096 b1",
-        "P llama2-70b/a100-80gb/TP8 p512 b16",
-        "P llama2-70b/a100-80gb/TP8 p512 b8",
-        "P llama2-70b/a100-80gb/TP8 p8192 b1",
-        "P llama2-70b/h100-80gb-pcap/TP2 p512 b16",
-        "P llama2-70b/h100-80gb-pcap/TP2 p8192 b1",
-        "P llama2-70b/h100-80gb-pcap/TP4 p512 b16",
-        "D llama2-70b/h100-80gb-pcap/TP8 p256 b1",
-        "P llama2-70b/h100-80gb/TP2 p512 b16",
-        "P llama2-70b/h100-80gb/TP2 p8192 b1",
-        "P llama2-70b/h100-80gb/TP4 p512 b16",
-        "D llama2-70b/h100-80gb/TP8 p256 b1",
+    /// llama2-70b A100 TP8: 16 × 512 tokens take 2,084 ms against 1,550 for one 8192-token prompt (+35 %), while
+    /// 2, 4 and 8 × 512 are +7, +7 and +16 % over one prompt of the same size; only a negative attention
+    /// coefficient (longer single prompts cheaper than shorter ones beyond the table) would match all four, and
+    /// the per-prompt cost alone (15.8 ms) misses these points by 5–9 %. Measured 2026-12-05.
+    static let a100TP8Outside: Set<String> = [
+        "P llama2-70b/a100-80gb/TP8 p2048 b1", "P llama2-70b/a100-80gb/TP8 p512 b16",
+        "P llama2-70b/a100-80gb/TP8 p512 b4", "P llama2-70b/a100-80gb/TP8 p8192 b1",
     ]
 
-    @Test(arguments: [("parametric h100.yaml + a100.yaml", 0), ("the table loaded directly", 1)])
-    func modelAgainstTable(name: String, which: Int) {
-        let devs = Self.deviations(which == 0 ? Self.parametric : Self.loaded)
-        #expect(devs.count >= (which == 0 ? 8 * 13 : 12 * 13))
-        var outside = Set<String>()
-        var within = (prefill: 0, decode: 0)
-        for (point, prefill, decode) in devs {
-            if abs(prefill) > 0.05 { outside.insert("P \(point.key)") } else { within.prefill += 1 }
-            if abs(decode) > 0.05 { outside.insert("D \(point.key)") } else { within.decode += 1 }
-            if abs(prefill) > 0.05 || abs(decode) > 0.05 {
-                print(String(format: "%@: %@ prefill %+.1f%% decode %+.1f%%", name, point.key, prefill * 100, decode * 100))
+    static let cases: [Case] = {
+        func cases(_ source: String, _ profiles: [HardwareProfile]) -> [Case] {
+            profiles.map(\.key).sorted { $0.description < $1.description }.map { key in
+                Case(source: source, key: key, outside: key.description == "llama2-70b/a100-80gb/TP8" ? a100TP8Outside : [])
             }
         }
-        print("\(name): \(devs.count) points, prefill within 5 % at \(within.prefill), decode at \(within.decode)")
-        #expect(outside == (which == 0 ? Self.outsideParametric : Self.outsideLoaded))
+        return cases("parametric", parametric) + cases("loaded", loaded)
+    }()
+
+    @Test func everyConfigurationIsCovered() {
+        #expect(Self.cases.filter { $0.source == "parametric" }.count == 8)
+        #expect(Self.cases.filter { $0.source == "loaded" }.count == 12)
+        #expect(Self.failedRuns == ["llama2-70b/a100-80gb/TP2 p512 b64", "llama2-70b/h100-80gb/TP2 p512 b64", "llama2-70b/h100-80gb-pcap/TP2 p512 b64"])
+    }
+
+    @Test(arguments: cases)
+    func modelWithinFivePercentOfTheTable(_ c: Case) throws {
+        let profile = try #require((c.source == "parametric" ? Self.parametric : Self.loaded).first { $0.key == c.key })
+        let points = Self.table.filter { $0.key.config == c.key.description }.sorted { $0.key.key < $1.key.key }
+        #expect(points.count == 13)
+        var outside = Set<String>()
+        var worst = (prefill: (0.0, ""), decode: (0.0, ""))
+        for (point, medians) in points {
+            let decode = profile.decodeTime(batchSize: point.batch, contextTokens: point.batch * point.prompt) / medians.decode - 1
+            if abs(decode) > abs(worst.decode.0) { worst.decode = (decode, point.key) }
+            if abs(decode) > 0.05 { outside.insert("D \(point.key)") }
+            guard !Self.failedRuns.contains(point.key) else { continue }
+            let prefill = profile.prefillTime(PrefillBatch(prompt: point.prompt, count: point.batch)) / medians.prefill - 1
+            if abs(prefill) > abs(worst.prefill.0) { worst.prefill = (prefill, point.key) }
+            if abs(prefill) > 0.05 { outside.insert("P \(point.key)") }
+        }
+        print(String(format: "%@ %@: worst prefill %+.2f%% (%@), worst decode %+.2f%% (%@), outside 5 %%: %d",
+                     c.source, c.key.description, worst.prefill.0 * 100, worst.prefill.1, worst.decode.0 * 100, worst.decode.1, outside.count))
+        #expect(outside == c.outside)
     }
 }
