@@ -90,7 +90,7 @@ import Testing
                 }
                 return sorted.last!.0
             }
-            #expect(weightedPercentiles(samples, qs) == expected)
+            #expect(Simulation.weightedPercentiles(samples, qs) == expected)
         }
     }
 }
