@@ -303,18 +303,72 @@ public struct InstanceSample: Sendable, Hashable {
     public static func resolve(_ name: String) -> String { MetricNameResolver.resolve(name) }
 }
 
-/// Weighted percentile (`q` in 0…1) of `(value, weight)` pairs; 0 when empty.
+/// Weighted percentile (`q` in 0…1) of `(value, weight)` pairs; 0 when empty: walking the values in
+/// ascending order, the first whose cumulative weight reaches ⌈q × total weight⌉ (at least 1).
 func weightedPercentile(_ samples: [(Double, Int)], _ q: Double) -> Double {
-    guard !samples.isEmpty else { return 0 }
-    let sorted = samples.sorted { $0.0 < $1.0 }
-    let total = sorted.reduce(0) { $0 + $1.1 }
-    let rank = max(1, Int((q * Double(total)).rounded(.up)))
-    var seen = 0
-    for (v, w) in sorted {
-        seen += w
-        if seen >= rank { return v }
+    weightedPercentiles(samples, [q])[0]
+}
+
+/// `weightedPercentile` at several `qs`, by selection on one copy (linear on average; the scrapes compute
+/// these every interval over every decode step, where sorting cost more than the rest of the scrape).
+func weightedPercentiles(_ samples: [(Double, Int)], _ qs: [Double]) -> [Double] {
+    guard !samples.isEmpty else { return qs.map { _ in 0 } }
+    var work = samples
+    let total = samples.reduce(0) { $0 + $1.1 }
+    return qs.map { q in
+        let rank = max(1, Int((q * Double(total)).rounded(.up)))
+        guard rank <= total else { return samples.map(\.0).max()! }
+        return weightedSelect(&work, rank: rank)
     }
-    return sorted.last!.0
+}
+
+/// The smallest value whose weight together with all smaller values' reaches `rank` (1 ≤ rank ≤ the total
+/// weight): quickselect with a three-way partition, reordering `samples`.
+private func weightedSelect(_ samples: inout [(Double, Int)], rank: Int) -> Double {
+    samples.withUnsafeMutableBufferPointer { a in
+        var lo = 0, hi = a.count
+        var need = rank
+        while hi - lo > 1 {
+            let pivot = a[lo + (hi - lo) / 2].0
+            var lt = lo, i = lo, gt = hi
+            var less = 0, equal = 0
+            while i < gt {
+                let v = a[i].0
+                if v < pivot {
+                    less += a[i].1
+                    a.swapAt(lt, i)
+                    lt += 1
+                    i += 1
+                } else if v > pivot {
+                    gt -= 1
+                    a.swapAt(i, gt)
+                } else {
+                    equal += a[i].1
+                    i += 1
+                }
+            }
+            if need <= less {
+                hi = lt
+            } else if need <= less + equal {
+                return pivot
+            } else {
+                need -= less + equal
+                lo = gt
+            }
+        }
+        return a[lo].0
+    }
+}
+
+/// `percentile` at several `qs`, sorting once.
+func percentiles(_ values: [Double], _ qs: [Double]) -> [Double] {
+    guard !values.isEmpty else { return qs.map { _ in 0 } }
+    let s = values.sorted()
+    return qs.map { q in
+        let pos = q * Double(s.count - 1)
+        let lo = Int(pos.rounded(.down)), hi = min(s.count - 1, lo + 1)
+        return s[lo] + (s[hi] - s[lo]) * (pos - Double(lo))
+    }
 }
 
 /// Percentile with linear interpolation (numpy's default); 0 when empty. Sorts a copy.
@@ -324,4 +378,46 @@ func percentile(_ values: [Double], _ q: Double) -> Double {
     let pos = q * Double(s.count - 1)
     let lo = Int(pos.rounded(.down)), hi = min(s.count - 1, lo + 1)
     return s[lo] + (s[hi] - s[lo]) * (pos - Double(lo))
+}
+
+/// GPUs allocated per GPU type and their GPU-seconds, in arrays indexed by type: `Simulator.account` runs at
+/// every event, and a dictionary walk with string hashing there cost more than the rest of the accounting.
+struct GPUTypeAccounts {
+    private var index: [String: Int] = [:]
+    private var names: [String] = []
+    private var gpus: [Int] = []
+    private var seconds: [Double] = []
+    /// Whether a type has accumulated any GPU-seconds (only those appear in `secondsByType`).
+    private var accounted: [Bool] = []
+
+    /// Adds `count` GPUs (negative: releases them) of `type`.
+    mutating func add(_ count: Int, to type: String) {
+        let i: Int
+        if let known = index[type] {
+            i = known
+        } else {
+            i = names.count
+            index[type] = i
+            names.append(type)
+            gpus.append(0)
+            seconds.append(0)
+            accounted.append(false)
+        }
+        gpus[i] += count
+    }
+
+    /// Adds `dt` seconds of the current allocation (types holding GPUs only).
+    mutating func accumulate(_ dt: Double) {
+        for i in gpus.indices where gpus[i] > 0 {
+            seconds[i] += Double(gpus[i]) * dt
+            accounted[i] = true
+        }
+    }
+
+    /// GPU-seconds by type name.
+    var secondsByType: [String: Double] {
+        var out: [String: Double] = [:]
+        for i in names.indices where accounted[i] { out[names[i]] = seconds[i] }
+        return out
+    }
 }

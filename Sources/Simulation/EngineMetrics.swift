@@ -168,14 +168,12 @@ extension Simulator {
                 }
                 inst.residentSeen = !inst.running.isEmpty
                 if !inst.ttfts.isEmpty {
-                    s.ttftP50 = percentile(inst.ttfts, 0.5)
-                    s.ttftP90 = percentile(inst.ttfts, 0.9)
-                    s.ttftP99 = percentile(inst.ttfts, 0.99)
+                    let p = percentiles(inst.ttfts, [0.5, 0.9, 0.99])
+                    s.ttftP50 = p[0]; s.ttftP90 = p[1]; s.ttftP99 = p[2]
                 }
                 if !inst.itls.isEmpty {
-                    s.itlP50 = weightedPercentile(inst.itls, 0.5)
-                    s.itlP90 = weightedPercentile(inst.itls, 0.9)
-                    s.itlP99 = weightedPercentile(inst.itls, 0.99)
+                    let p = weightedPercentiles(inst.itls, [0.5, 0.9, 0.99])
+                    s.itlP50 = p[0]; s.itlP90 = p[1]; s.itlP99 = p[2]
                 }
                 inst.ttfts.removeAll(keepingCapacity: true)
                 inst.itls.removeAll(keepingCapacity: true)

@@ -91,7 +91,7 @@ extension Simulator {
                     instances.append(inst)
                     pools[p].live.append(inst.id)
                     gpusAllocated += inst.gpus
-                    gpusByType[a.gpuType, default: 0] += inst.gpus
+                    gpusByType.add(inst.gpus, to: a.gpuType)
                     if warm { instanceReady(inst) } else { queue.push(.instanceReady(inst.id), at: inst.readyAt) }
                 }
             }

@@ -22,14 +22,20 @@ public struct EventQueue<Payload>: Sendable where Payload: Sendable {
 
     /// Schedules `payload` at `time` (seconds of simulated time).
     public mutating func push(_ payload: Payload, at time: Double) {
-        heap.append(Entry(time: time, sequence: nextSequence, payload: payload))
+        let entry = Entry(time: time, sequence: nextSequence, payload: payload)
         nextSequence &+= 1
-        var i = heap.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard heap[i].precedes(heap[parent]) else { break }
-            heap.swapAt(i, parent)
-            i = parent
+        heap.append(entry)
+        // Sift up with a hole (parents move down, the entry is written once); keys are unique, so the pop order
+        // is the same whatever the layout.
+        heap.withUnsafeMutableBufferPointer { h in
+            var i = h.count - 1
+            while i > 0 {
+                let parent = (i - 1) / 2
+                guard entry.precedes(h[parent]) else { break }
+                h[i] = h[parent]
+                i = parent
+            }
+            h[i] = entry
         }
     }
 
@@ -38,19 +44,20 @@ public struct EventQueue<Payload>: Sendable where Payload: Sendable {
         guard !heap.isEmpty else { return nil }
         let top = heap[0]
         let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
+        guard !heap.isEmpty else { return top }
+        heap.withUnsafeMutableBufferPointer { h in
+            let n = h.count
             var i = 0
-            let n = heap.count
             while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < n, heap[l].precedes(heap[m]) { m = l }
-                if r < n, heap[r].precedes(heap[m]) { m = r }
-                if m == i { break }
-                heap.swapAt(i, m)
-                i = m
+                let l = 2 * i + 1
+                guard l < n else { break }
+                let r = l + 1
+                let c = r < n && h[r].precedes(h[l]) ? r : l
+                guard h[c].precedes(last) else { break }
+                h[i] = h[c]
+                i = c
             }
+            h[i] = last
         }
         return top
     }

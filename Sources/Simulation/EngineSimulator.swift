@@ -160,7 +160,8 @@ public final class Simulator {
     /// Placement units: each DeploymentGroup, and each pool outside one.
     var groups: [SimGroup] = []
     var groupOfPool: [Int] = []
-    var gpusByType: [String: Int] = [:]
+    /// GPUs allocated per GPU type, and their GPU-seconds so far (`GPUTypeAccounts`).
+    var gpusByType = GPUTypeAccounts()
     var pools: [PoolRuntime] = []
     var instances: [SimInstance] = []
     var slots: [RequestState] = []
@@ -169,6 +170,9 @@ public final class Simulator {
     var decodeBacklog: [Int] = []
     var servingPrefill: [Int] = []
     var servingDecode: [Int] = []
+    /// `decodeDone`'s per-step buffers, kept to reuse their storage.
+    var irregularScratch: [(Double, Int)] = []
+    var finishedScratch: [Int] = []
     var stream: AnyRequestStream
     var pendingArrival: Request?
     var lastArrival = 0.0
@@ -259,6 +263,7 @@ public final class Simulator {
         }
         result.endTime = now
         result.gpuSeconds = gpuSeconds
+        result.gpuSecondsByType = gpusByType.secondsByType
         result.placementWarnings = topology.warnings
         result.inSystemArea = inSystemArea
         result.lastArrival = lastArrival
@@ -278,7 +283,7 @@ public final class Simulator {
         if dt > 0 {
             inSystemArea += Double(inFlight) * dt
             gpuSeconds += Double(gpusAllocated) * dt
-            for (type, gpus) in gpusByType where gpus > 0 { result.gpuSecondsByType[type, default: 0] += Double(gpus) * dt }
+            gpusByType.accumulate(dt)
         }
         lastAccounting = t
         now = t
@@ -472,6 +477,10 @@ public final class Simulator {
         var kept = 0
         var irregular: [(Double, Int)] = []
         var finished: [Int] = []
+        swap(&irregular, &irregularScratch)
+        swap(&finished, &finishedScratch)
+        irregular.removeAll(keepingCapacity: true)
+        finished.removeAll(keepingCapacity: true)
         var kvDelta = 0
         let threshold = dt * 1.000001 + 1e-12
         slots.withUnsafeMutableBufferPointer { slots in
@@ -495,14 +504,18 @@ public final class Simulator {
         swap(&running, &inst.running)
         inst.kvUsed += kvDelta
         inst.generationTokensTotal += n
-        inst.itls += irregular
-        current.itls += irregular
+        if !irregular.isEmpty {
+            inst.itls += irregular
+            current.itls += irregular
+        }
         if n - irregular.count > 0 {
             inst.itls.append((dt, n - irregular.count))
             current.itls.append((dt, n - irregular.count))
         }
         current.generationTokens += n
         for s in finished { complete(s) }
+        swap(&irregular, &irregularScratch)
+        swap(&finished, &finishedScratch)
         kick(inst)
     }
 
@@ -575,7 +588,7 @@ public final class Simulator {
         inst.state = .released
         topology.release(nodeAt: inst.node, gpus: inst.gpus)
         gpusAllocated -= inst.gpus
-        gpusByType[inst.gpuType, default: 0] -= inst.gpus
+        gpusByType.add(-inst.gpus, to: inst.gpuType)
         pools[inst.pool].live.removeAll { $0 == inst.id }
         refreshRouting()
     }

@@ -240,10 +240,8 @@ public struct PerformanceModel: Sendable {
         for rawLine in csv.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
             let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
-            if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map {
-                $0.trimmingCharacters(in: .whitespaces)
-            }
+            let fields = CSVText.trimmedFields(line)
+            if fields.count == 1 && fields[0].isEmpty { continue }
             guard let cols = header else {
                 header = fields
                 for c in csvColumns where !fields.contains(c) {

@@ -186,7 +186,7 @@ public enum ScenarioRunner {
     /// A CSV number; empty for a missing or non-finite value.
     static func f(_ x: Double?) -> String {
         guard let x, x.isFinite else { return "" }
-        return String(format: "%.6g", x)
+        return CSVText.g6(x)
     }
 
     static func stats(_ values: [Double]) -> [String] {
@@ -217,16 +217,38 @@ public enum ScenarioRunner {
 
     static let requestsHeader = "request_id,arrival,prompt_tokens,output_tokens,prefill_start,first_token,completion,ttft,tbt,response_time,queue_time,prefill_instance,decode_instance,slo_met,kv_transfer\n"
 
-    static func requestRow(_ r: RequestRecord, sloMet: Bool) -> String {
-        [String(r.id), f(r.arrival), String(r.promptTokens), String(r.outputTokens), f(r.prefillStart), f(r.firstToken),
-         f(r.completion), f(r.ttft), f(r.tbt), f(r.responseTime), f(r.queueTime), String(r.prefillInstance),
-         String(r.decodeInstance), sloMet ? "1" : "0", f(r.kvTransferSeconds)].joined(separator: ",") + "\n"
+    /// One `requests.csv` row (`requestsHeader`'s columns) appended as UTF-8.
+    static func appendRequestRow(_ r: RequestRecord, sloMet: Bool, to out: inout [UInt8]) {
+        func number(_ x: Double) {
+            if x.isFinite { CSVText.appendG6(x, to: &out) }
+            out.append(UInt8(ascii: ","))
+        }
+        func integer(_ n: Int) {
+            CSVText.appendInt(n, to: &out)
+            out.append(UInt8(ascii: ","))
+        }
+        integer(r.id)
+        number(r.arrival)
+        integer(r.promptTokens)
+        integer(r.outputTokens)
+        number(r.prefillStart)
+        number(r.firstToken)
+        number(r.completion)
+        number(r.ttft)
+        number(r.tbt)
+        number(r.responseTime)
+        number(r.queueTime)
+        integer(r.prefillInstance)
+        integer(r.decodeInstance)
+        out += sloMet ? "1,".utf8 : "0,".utf8
+        if r.kvTransferSeconds.isFinite { CSVText.appendG6(r.kvTransferSeconds, to: &out) }
+        out.append(UInt8(ascii: "\n"))
     }
 
     public static func requestsCSV(_ o: PolicyOutcome) -> String {
-        var out = requestsHeader
-        for r in o.result.requests { out += requestRow(r, sloMet: o.meetsSLO(r)) }
-        return out
+        var out = Array(requestsHeader.utf8)
+        for r in o.result.requests { appendRequestRow(r, sloMet: o.meetsSLO(r), to: &out) }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A policy name as a folder name: letters, digits, `-` and `_` kept, anything else `_`.
@@ -374,7 +396,7 @@ final class RequestsCSVWriter {
     }
 
     func append(_ r: RequestRecord, sloMet: Bool) {
-        buffer += ScenarioRunner.requestRow(r, sloMet: sloMet).utf8
+        ScenarioRunner.appendRequestRow(r, sloMet: sloMet, to: &buffer)
         if buffer.count >= 1 << 20 { flush() }
     }
 

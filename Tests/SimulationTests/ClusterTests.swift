@@ -71,4 +71,26 @@ import Testing
     func weightedPercentiles(q: Double, expected: Double) {
         #expect(weightedPercentile([(1, 1), (3, 3), (5, 1)], q) == expected)
     }
+
+    /// The selection gives what a sort and a cumulative walk give, ties and repeated values included.
+    @Test func weightedPercentilesMatchSorting() {
+        var rng = SimRandom(seed: 3)
+        for trial in 0..<300 {
+            let n = 1 + rng.below(trial % 3 == 0 ? 8 : 400)
+            let samples = (0..<n).map { _ in (Double(rng.below(trial % 2 == 0 ? 5 : 1000)) / 7, 1 + rng.below(4)) }
+            let sorted = samples.sorted { $0.0 < $1.0 }
+            let total = sorted.reduce(0) { $0 + $1.1 }
+            let qs = [0, 0.01, 0.5, 0.9, 0.99, 1]
+            let expected = qs.map { q -> Double in
+                let rank = max(1, Int((q * Double(total)).rounded(.up)))
+                var seen = 0
+                for (v, w) in sorted {
+                    seen += w
+                    if seen >= rank { return v }
+                }
+                return sorted.last!.0
+            }
+            #expect(Simulation.weightedPercentiles(samples, qs) == expected)
+        }
+    }
 }
