@@ -35,7 +35,6 @@ import YAML
         slo: {ttftMs: 2000, tbtMs: 40}
         coldStartSeconds: 30
         scrapeInterval: 5
-        signalWindow: 20
         maxBatchSize: 128
         policies:
           - name: heteroscale
@@ -141,7 +140,6 @@ import YAML
         slo: {ttftMs: 2000, tbtMs: 40}
         coldStartSeconds: 30
         scrapeInterval: 5
-        signalWindow: 20
         maxBatchSize: 128
         policies:
           - name: heteroscale
