@@ -29,7 +29,7 @@ public struct SimulationConfig: Sendable {
     /// and is re-seeded at its next tick by the controller's rule (`AutoscalerState.seeded`).
     public var controllerRestarts: [Double] = []
     /// How an autoscaler tick scrapes the instances in memory (`ObservationPath`).
-    public var observation: ObservationPath = .text
+    public var observation: ObservationPath = .families
     /// Arrivals after this time are not admitted (nil: the whole stream).
     public var duration: Double?
     /// Give up this long after the last arrival even if requests remain (capacity starvation).
