@@ -38,13 +38,15 @@ let package = Package(
         .target(name: "Autoscaling", dependencies: ["KubeAPI"]),
         // Pure topology-aware placement: RDMA subgroup classes, one scheduling cycle, scale-in order.
         .target(name: "Placement", dependencies: ["KubeAPI", "YAML", "Autoscaling"]),
-        // Trace-driven P/D cluster simulation (workloads and performance model so far).
+        // Prometheus text parser, concurrent pod scraper, Prometheus queries, counters → rates, and the
+        // observation pipeline (scrapes → signals → snapshots) the controller and the simulator share.
+        .target(name: "Metrics", dependencies: ["KubeClient", "KubeAPI", "Autoscaling", "YAML"]),
+        // Trace-driven P/D cluster simulation; its instances expose vLLM's /metrics and its
+        // autoscalers observe them through Metrics' pipeline, as the controller does.
         // Release builds skip the runtime exclusivity checks (the compiler's static ones stay): in the event loop they
         // cost ~15 % of a run (docs/simulation.md, "Performance").
-        .target(name: "Simulation", dependencies: ["YAML", "KubeAPI", "Autoscaling", "Placement"],
+        .target(name: "Simulation", dependencies: ["YAML", "KubeAPI", "Autoscaling", "Placement", "Metrics"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
-        // Prometheus text parser, concurrent pod scraper, Prometheus queries, counters → rates.
-        .target(name: "Metrics", dependencies: ["KubeClient", "KubeAPI", "Autoscaling", "YAML"]),
         // Reconcilers: read caches → collect metrics → decide → write /scale, status and events.
         .target(
             name: "Controller",
@@ -82,9 +84,9 @@ let package = Package(
         .testTarget(name: "KubeRuntimeTests", dependencies: ["KubeRuntime", "KubeClient", "YAML"]),
         .testTarget(name: "KubeEmulatorTests", dependencies: ["KubeEmulator", "KubeClient", "YAML"]),
         .testTarget(name: "KubeIntegrationTests", dependencies: ["KubeRuntime", "KubeClient", "KubeEmulator", "KubeAPI", "Autoscaling", "YAML"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport", "KubeClient", "KubeAPI", "Autoscaling", "YAML"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport", "KubeClient", "KubeAPI", "Autoscaling", "YAML", "Simulation"]),
         .testTarget(name: "ControllerTests", dependencies: ["Controller", "Metrics", "TestSupport", "KubeEmulator", "KubeRuntime", "KubeClient", "KubeAPI", "Autoscaling", "Placement", "YAML"]),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Autoscaling", "Placement", "YAML", "TestSupport"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Autoscaling", "Placement", "YAML", "TestSupport", "Metrics", "KubeAPI"]),
         .testTarget(name: "AutoscalingTests", dependencies: ["Autoscaling", "KubeAPI", "YAML"], exclude: ["Fixtures"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "KubeAPI", "YAML", "TestSupport"], exclude: ["Fixtures"]),
     ],

@@ -46,6 +46,16 @@ public enum Replay {
         public var pods: [String: [PodValue]]
         /// The CSV line number.
         public var line: Int
+
+        public init(time: Double, ready: Int? = nil, roleReady: [String: Int] = [:], totals: [String: Double] = [:],
+                    pods: [String: [PodValue]] = [:], line: Int = 0) {
+            self.time = time
+            self.ready = ready
+            self.roleReady = roleReady
+            self.totals = totals
+            self.pods = pods
+            self.line = line
+        }
     }
 
     /// One replayed step.
@@ -275,14 +285,15 @@ public enum Replay {
     public static func snapshot(
         for obs: Observation, spec: PodAutoscalerSpec, current: Int, roles: [RoleSnapshot], roleCurrent: [String: Int]
     ) -> ScalingSnapshot {
-        let targets = Autoscaler.targets(spec)
         var sources: [SourceSnapshot] = []
         for (i, source) in (spec.metricsSources ?? []).enumerated() {
             let metric = source.targetMetric
-            let pods = (obs.pods[metric] ?? []).map { PodSample(name: $0.pod, value: $0.value, ready: true, phase: .running, request: 1) }
-            sources.append(SourceSnapshot(
-                index: i, metricName: metric, target: targets[i] ?? 0, role: source.role, pods: pods,
-                total: obs.totals[metric]))
+            // The same source snapshot as the controller's and the simulator's (resolved name, parsed target);
+            // the values come from the row, already reduced (a rate, a quantile) where those read a scrape.
+            var snapshot = SnapshotAssembly.source(i, of: spec)
+            snapshot.pods = (obs.pods[metric] ?? []).map { PodSample(name: $0.pod, value: $0.value, ready: true, phase: .running, request: 1) }
+            snapshot.total = obs.totals[metric]
+            sources.append(snapshot)
         }
         let ready = obs.ready ?? current
         let roleSnapshots = roles.map { r -> RoleSnapshot in
@@ -301,7 +312,8 @@ public enum Replay {
         spec: PodAutoscalerSpec, observations: [Observation], roles: [RoleSnapshot] = [],
         start: Date = Date(timeIntervalSince1970: 0)
     ) -> [Step] {
-        var state = AutoscalerState()
+        // The controller's rule for an autoscaler it has no memory of (`AutoscalerState.seeded`), at the first row.
+        var state: AutoscalerState?
         var roleList = roles
         for obs in observations {
             for name in obs.roleReady.keys.sorted() where !roleList.contains(where: { $0.name == name }) {
@@ -316,7 +328,10 @@ public enum Replay {
         for obs in observations {
             let current = obs.ready ?? followed
             let snap = snapshot(for: obs, spec: spec, current: current, roles: roleList, roleCurrent: roleCurrent)
-            let decision = Autoscaler.decide(spec: spec, snapshot: snap, state: &state, now: start.addingTimeInterval(obs.time))
+            let at = start.addingTimeInterval(obs.time)
+            var s = state ?? AutoscalerState.seeded(currentReplicas: current, now: at)
+            let decision = Autoscaler.decide(spec: spec, snapshot: snap, state: &s, now: at)
+            state = s
             steps.append(Step(time: obs.time, current: current, decision: decision))
             followed = decision.desiredReplicas
             for r in decision.roleReplicas ?? [] { roleCurrent[r.name] = r.replicas }

@@ -223,17 +223,15 @@ public final class PodAutoscalerReconciler<C: Clock>: Reconciler where C.Duratio
         let stateBefore = await states.state(for: key, target: Self.targetIdentity(ref, role: pa.spec.subTargetSelector?.roleName),
                                              current: current, now: now)
         var state = stateBefore
-        let ready = targetPods.filter { $0.ready && $0.phase == .running }
         var roles: [RoleSnapshot] = []
         if let group, group.role == nil {
             roles = zip(group.spec.roles, group.split).map { role, count in
-                RoleSnapshot(name: role.name, weight: role.weight, current: count, ready: ready.filter { $0.role == role.name }.count,
+                RoleSnapshot(name: role.name, weight: role.weight, current: count, ready: 0,
                              minReplicas: role.minReplicas, maxReplicas: role.maxReplicas)
             }
         }
-        let snapshot = ScalingSnapshot(currentReplicas: current, readyReplicas: ready.count, roles: roles,
-                                       sources: collected.sources, signals: collected.signals,
-                                       observationFailures: collected.failures.map(\.description))
+        // The one snapshot builder (shared with the simulator): ready pods and per-role ready counts from the pods.
+        let snapshot = ObservationPipeline.snapshot(current: current, pods: targetPods, roles: roles, collection: collected)
         let decision = Autoscaler.decide(spec: pa.spec, snapshot: snapshot, state: &state, now: now)
         // Not while every pod is still starting (no data yet is no failure), as a warning once pods serve.
         if !decision.scalingActive, [ReasonCode.failedGetMetrics, .invalidMetricSourceType].contains(decision.activeCondition.reason),

@@ -14,12 +14,14 @@ public enum MetricNames {
         ("inter_token_latency_seconds", "time_per_output_token_seconds"),
     ]
 
-    /// Derived names: the engine metric they are computed from (the simulator exposes them directly).
+    /// Derived names: the engine (or DCGM exporter) metric they are computed from. The one alias table of
+    /// the controller, the simulator (whose instances expose these engine metrics) and replay.
     public static let derived: [String: [String]] = [
         "decode_tps": ["vllm:generation_tokens_total"],
         "prefill_tps": ["vllm:prompt_tokens_total"],
         "gpu_utilization": ["DCGM_FI_DEV_GPU_UTIL"],
         "gpu_util": ["DCGM_FI_DEV_GPU_UTIL"],
+        "sm_activity": ["DCGM_FI_PROF_SM_ACTIVE"],
     ]
 
     /// The name a source reports as `SourceSnapshot.metricName` (`Autoscaling.MetricNameResolver`, shared

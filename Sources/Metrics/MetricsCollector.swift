@@ -73,7 +73,7 @@ public actor MetricsCollector {
         }
         // Signals read every observable pod once: the endpoint of a source of its role, else the first one.
         // Only the strategies that use them get them (deriving them costs more than parsing the scrapes).
-        let wantsSignals = spec.strategy?.readsPodSignals == true
+        let wantsSignals = ObservationPipeline.wantsSignals(spec)
         var signalURL: [String: String] = [:]
         for pod in pods where pod.isObservable && wantsSignals {
             guard let ip = pod.ip, !ip.isEmpty,
@@ -101,11 +101,8 @@ public actor MetricsCollector {
         }
 
         let planned = jobs
-        // Parse only what this PodAutoscaler reads: its pod sources' metrics (with aliases) and, for the
-        // strategies that use them, the signals' metrics.
-        var wanted = Set(sources.filter { $0.metricSourceType == MetricSourceType.pod.rawValue }
-            .flatMap { MetricNames.candidates($0.targetMetric) })
-        if wantsSignals { for name in SignalDeriver.metricNames { wanted.formUnion(MetricNames.candidates(name)) } }
+        // Parse only what this PodAutoscaler reads.
+        let wanted = ObservationPipeline.wantedMetrics(spec)
         let (outcomes, route) = await runRouted(key: key, jobs: planned.jobs, wanted: wanted, now: now)
         for (job, outcome) in zip(planned.jobs, outcomes) {
             if case .failed(let message) = outcome {
@@ -113,76 +110,43 @@ public actor MetricsCollector {
             }
         }
         func outcome(_ url: String?) -> Outcome? { url.flatMap { planned.index[$0] }.map { outcomes[$0] } }
+        let configured = Set(endpoints.map(\.index))
 
         // Everything below runs without suspension, so the tracker state stays consistent.
-        var snapshots: [SourceSnapshot] = []
-        for (i, s) in sources.enumerated() {
-            var snapshot = SourceSnapshot(
-                index: i, metricName: MetricNames.resolve(s.targetMetric), target: MetricTarget.parse(s.targetValue) ?? 0, role: s.role)
-            let rolePods = pods.filter { s.measures(role: $0.role) }
-            switch MetricSourceType(rawValue: s.metricSourceType) {
-            case .pod:
-                let configured = endpoints.contains { $0.index == i }
-                snapshot.pods = rolePods.map { pod in
-                    guard configured, pod.isObservable else { return Self.sample(pod, nil) }
-                    guard let url = sourceURL[i]?[pod.name] else {
-                        failures.append(ScrapeFailure(pod: pod.name, sourceIndex: i, message: "the pod has no IP address yet"))
-                        return Self.sample(pod, nil)
-                    }
-                    guard case .metrics(let set)? = outcome(url) else { return Self.sample(pod, nil) }
-                    var v = tracker.value(
-                        of: s.targetMetric, in: set, collector: key, pod: pod.name, endpoint: url, at: now,
-                        quantile: configuration.histogramQuantile)
-                    if let value = v.value, let problem = SampleSanity.problem(value, metric: snapshot.metricName) {
-                        v = .missing("\(snapshot.metricName) \(problem); treated as missing")
-                    }
-                    if case .missing(let reason) = v {
-                        failures.append(ScrapeFailure(pod: pod.name, sourceIndex: i, message: "\(reason) at \(HTTPFetch.redacted(url))"))
-                    }
-                    return Self.sample(pod, v.value)
+        var last = lastCollect[key]
+        var collection = ObservationPipeline.collect(
+            key: key, spec: spec, pods: pods,
+            read: { source, pod in
+                let url: String?
+                if let source {
+                    guard configured.contains(source), pod.isObservable else { return nil }
+                    guard let u = sourceURL[source]?[pod.name] else { return .noAddress }
+                    url = u
+                } else {
+                    guard let u = signalURL[pod.name] else { return nil }
+                    url = u
                 }
-            case .prometheus:
+                guard let url, case .metrics(let set)? = outcome(url) else { return .failed }
+                return .metrics(set, endpoint: url)
+            },
+            prometheus: { i, rolePods, snapshot, failures in
                 guard let urls = queryURL[i] else {
-                    snapshot.pods = rolePods.map { Self.sample($0, nil) }
-                    break
+                    snapshot.pods = rolePods.map { ObservationPipeline.sample($0, nil) }
+                    return
                 }
                 if urls.keys.contains(nil) {
                     snapshot.total = Self.queryValue(outcome(urls[nil] ?? nil), pod: nil, source: i, failures: &failures)
                 } else {
                     snapshot.pods = rolePods.map { pod in
-                        guard let url = urls[pod.name] else { return Self.sample(pod, nil) }
-                        return Self.sample(pod, Self.queryValue(outcome(url), pod: pod.name, source: i, failures: &failures))
+                        guard let url = urls[pod.name] else { return ObservationPipeline.sample(pod, nil) }
+                        return ObservationPipeline.sample(pod, Self.queryValue(outcome(url), pod: pod.name, source: i, failures: &failures))
                     }
                 }
-            case .resource:
-                failures.append(ScrapeFailure(
-                    pod: nil, sourceIndex: i,
-                    message: "resource sources (\(s.targetMetric) via metrics.k8s.io) are not supported yet"))
-                snapshot.pods = rolePods.map { Self.sample($0, nil) }
-            case nil:
-                failures.append(ScrapeFailure(
-                    pod: nil, sourceIndex: i, message: "unknown metricSourceType \"\(s.metricSourceType)\" (pod, prometheus or resource)"))
-                snapshot.pods = rolePods.map { Self.sample($0, nil) }
-            }
-            snapshots.append(snapshot)
-        }
-
-        let scrapes = pods.compactMap { pod -> SignalDeriver.PodScrape? in
-            guard let url = signalURL[pod.name], case .metrics(let set)? = outcome(url) else { return nil }
-            return SignalDeriver.PodScrape(pod: pod, url: url, metrics: set)
-        }
-        var signals = wantsSignals ? SignalDeriver.derive(
-            scrapes, observable: pods.filter { signalURL[$0.name] != nil }, tracker: &tracker, collector: key, now: now) : [:]
-        if let previous = lastCollect[key], now > previous {
-            signals[Signal.intervalSeconds] = now.timeIntervalSince(previous)
-        }
-        lastCollect[key] = max(now, lastCollect[key] ?? now)
-        tracker.retain(collector: key, pods: Set(pods.map(\.name)))
-        return MetricsCollection(sources: snapshots, signals: signals, failures: failures, route: route)
-    }
-
-    private static func sample(_ pod: PodInfo, _ value: Double?) -> PodSample {
-        PodSample(name: pod.name, value: value, ready: pod.ready, phase: pod.phase, startTime: pod.startTime, readyTime: pod.readyTime)
+            },
+            failures: failures, tracker: &tracker, lastCollect: &last, now: now, quantile: configuration.histogramQuantile)
+        lastCollect[key] = last
+        collection.route = route
+        return collection
     }
 
     /// The sum of a query's values; `nil` (and a failure) for an empty result or a non-finite sum.

@@ -67,7 +67,7 @@ public enum PrometheusText {
     }
 
     /// `wanted` plus the other spelling of counters (`x` ↔ `x_total`).
-    static func expand(_ wanted: Set<String>) -> Set<String> {
+    public static func expand(_ wanted: Set<String>) -> Set<String> {
         var out = wanted
         for w in wanted {
             if w.hasSuffix("_total") { out.insert(String(w.dropLast(6))) } else { out.insert(w + "_total") }
@@ -76,7 +76,7 @@ public enum PrometheusText {
     }
 
     /// Whether a sample or `# TYPE`/`# HELP` name belongs to a wanted family.
-    static func isWanted(_ name: String, _ wanted: Set<String>) -> Bool {
+    public static func isWanted(_ name: String, _ wanted: Set<String>) -> Bool {
         if wanted.contains(name) { return true }
         for suffix in ["_bucket", "_sum", "_count", "_created"] where name.hasSuffix(suffix) {
             if wanted.contains(String(name.dropLast(suffix.count))) { return true }

@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Pools: "decode" pods are those with role `decode` and "prefill" pods those with role `prefill`; when no
 /// pod has a role, every pod is in both. Rates summed over a pool are extrapolated from the pods that gave a
-/// value to all scraped pods of the pool (mean × count), so a missing pod never lowers a total. A value that
+/// value to the pool's pods that could not be read (mean × count), so a failed scrape never lowers a total; a
+/// pod whose counter is seen for the first time (just ready) is not extrapolated over. A value that
 /// `SampleSanity` rejects (negative, non-finite, out of range) counts as missing.
 enum SignalDeriver {
     /// Every metric the signals read (so a scrape can skip the rest).
@@ -34,13 +35,18 @@ enum SignalDeriver {
 
         func rateTotal(_ metric: String, _ pool: (scrapes: [PodScrape], size: Int)) -> Double? {
             var values: [Double] = []
+            var firstSeen = 0
             for s in pool.scrapes {
                 guard let family = s.metrics.lookup(metric), family.type == .counter else { continue }
-                if let v = tracker.rate(of: family, collector: collector, pod: s.pod.name, endpoint: s.url, at: now).value,
-                   SampleSanity.problem(v, metric: metric) == nil { values.append(v) }
+                let rate = tracker.rate(of: family, collector: collector, pod: s.pod.name, endpoint: s.url, at: now)
+                if let v = rate.value, SampleSanity.problem(v, metric: metric) == nil { values.append(v) }
+                if case .pending = rate { firstSeen += 1 }
             }
             guard !values.isEmpty else { return nil }
-            return values.reduce(0, +) / Double(values.count) * Double(max(pool.size, values.count))
+            // Extrapolate over the pods that could not be read, not over pods seen for the first time: those
+            // just became ready (or the controller just started) and did not serve the interval at the
+            // others' mean — counting them so inflated decode_tps each time a scale-out became ready.
+            return values.reduce(0, +) / Double(values.count) * Double(max(pool.size - firstSeen, values.count))
         }
         func histogram(_ metric: String, _ pool: (scrapes: [PodScrape], size: Int)) -> HistogramIncrease? {
             var parts: [HistogramIncrease] = []

@@ -234,8 +234,8 @@ final class SimInstance {
     var preemptions = 0
     var busySeconds = 0.0
     var residentSeen = false
-    var ttfts: [Double] = []
-    var itls: [(Double, Int)] = []
+    /// vLLM's cumulative counters and histograms (`exposition(model:)`).
+    var counters = EngineCounters()
     var sample = InstanceSample()
 
     init(id: Int, pool: Int, role: InstanceRole, profile: HardwareProfile, node: Int, gpuType: String, placement: Int, gpus: Int,
@@ -262,7 +262,8 @@ final class SimInstance {
     var waitingTokens = 0
 }
 
-/// The latest scrape of one instance (vLLM-like values).
+/// One instance over the last scrape interval, for the timeline and the GPU-utilisation accounting (what an
+/// autoscaler reads comes from the instance's exposition, `SimInstance.exposition(model:)`).
 public struct InstanceSample: Sendable, Hashable {
     public var running = 0
     public var waiting = 0
@@ -277,30 +278,7 @@ public struct InstanceSample: Sendable, Hashable {
     /// Fraction of SM time doing work (DCGM `DCGM_FI_PROF_SM_ACTIVE`), 0…1: unlike `gpuUtilization` (any
     /// kernel running), it tracks the load for decode too.
     public var smActivity = 0.0
-    /// Latency percentiles of the interval, seconds; `nil` when no first token (TTFT) or no later token (ITL)
-    /// came out in it — no observation, which is not a latency of 0.
-    public var ttftP50: Double?, ttftP90: Double?, ttftP99: Double?
-    public var itlP50: Double?, itlP90: Double?, itlP99: Double?
     public init() {}
-
-    /// The value of a metric by (resolved) name; counters `…_total` as their rate per second. `nil` if unknown.
-    public func value(_ metric: String) -> Double? {
-        switch metric {
-        case "vllm:num_requests_running": return Double(running)
-        case "vllm:num_requests_waiting": return Double(waiting)
-        case "vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc": return kvUsage
-        case "vllm:prompt_tokens_total", "prefill_tps": return promptTPS
-        case "vllm:generation_tokens_total", "decode_tps": return generationTPS
-        case "gpu_utilization", "DCGM_FI_DEV_GPU_UTIL", "gpu_util": return gpuUtilization * 100
-        case "sm_activity", "DCGM_FI_PROF_SM_ACTIVE": return smActivity
-        case "vllm:time_to_first_token_seconds": return ttftP90
-        case "vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds": return itlP90
-        default: return nil
-        }
-    }
-
-    /// Short names → engine names (`kv_cache_usage_perc` → `vllm:kv_cache_usage_perc`).
-    public static func resolve(_ name: String) -> String { MetricNameResolver.resolve(name) }
 }
 
 /// Weighted percentile (`q` in 0…1) of `(value, weight)` pairs; 0 when empty: walking the values in

@@ -2,16 +2,9 @@ import Foundation
 import Autoscaling
 import Placement
 
-/// Cluster-wide totals of one scrape interval.
+/// Cluster-wide latencies of one scrape interval, for the timeline's exact P90s (reporting only; the
+/// autoscalers read the instances' histograms through the controller's pipeline).
 struct IntervalAggregate {
-    var seconds = 0.0
-    var arrivals = 0
-    var promptTokensArrived = 0
-    var outputTokensArrived = 0
-    var promptTokens = 0
-    var generationTokens = 0
-    var completions = 0
-    var responseSeconds = 0.0
     var ttfts: [Double] = []
     var itls: [(Double, Int)] = []
 }
@@ -130,10 +123,10 @@ public struct SimulationResult: Sendable {
 }
 
 extension Simulator {
-    /// Samples every live instance (vLLM-like values), closes the interval, writes timeline rows.
+    /// Samples every live instance for the timeline (and the GPU gauges of its exposition), closes the
+    /// interval, writes timeline rows.
     func scrape() {
         let dt = config.scrapeInterval
-        current.seconds = dt
         for p in pools {
             for i in p.live {
                 let inst = instances[i]
@@ -167,29 +160,11 @@ extension Simulator {
                     s.smActivity = s.busyFraction * occupancy
                 }
                 inst.residentSeen = !inst.running.isEmpty
-                if !inst.ttfts.isEmpty {
-                    let p = percentiles(inst.ttfts, [0.5, 0.9, 0.99])
-                    s.ttftP50 = p[0]; s.ttftP90 = p[1]; s.ttftP99 = p[2]
-                }
-                if !inst.itls.isEmpty {
-                    let p = weightedPercentiles(inst.itls, [0.5, 0.9, 0.99])
-                    s.itlP50 = p[0]; s.itlP90 = p[1]; s.itlP99 = p[2]
-                }
-                inst.ttfts.removeAll(keepingCapacity: true)
-                inst.itls.removeAll(keepingCapacity: true)
                 if inst.state != .serving && inst.state != .draining { s.gpuUtilization = 0 }
                 inst.sample = s
                 result.gpuUtilSeconds += s.gpuUtilization * Double(inst.gpus) * dt
             }
         }
-        // Rates go through the controller's metric-window code (sample-and-hold over the signal window).
-        let at = date(now)
-        decodeTPSWindow.fill(Double(current.generationTokens) / dt, at: at)
-        prefillTPSWindow.fill(Double(current.promptTokens) / dt, at: at)
-        arrivalWindow.fill(Double(current.arrivals) / dt, at: at)
-        intervals.append(current)
-        let keep = max(1, Int((config.signalWindow / dt).rounded(.up)))
-        if intervals.count > keep { intervals.removeFirst(intervals.count - keep) }
         // An interval in which nothing was measured has no latency (not 0).
         let ttft90 = current.ttfts.isEmpty ? nil : percentile(current.ttfts, 0.9) * 1000
         let tbt90 = current.itls.isEmpty ? nil : weightedPercentile(current.itls, 0.9) * 1000
@@ -212,50 +187,5 @@ extension Simulator {
         }
         // Groups short of GPUs retry.
         for g in groups.indices where groups[g].pools.contains(where: { pools[$0].unschedulable > 0 }) { reconcileGroup(g) }
-    }
-
-    /// Aggregate signals over the trailing window (keys in `Autoscaling.Signal`).
-    func signals() -> [String: Double] {
-        let secs = max(1e-9, intervals.reduce(0) { $0 + $1.seconds })
-        var ttfts: [Double] = []
-        var itls: [(Double, Int)] = []
-        var arrivals = 0, isl = 0, osl = 0, completions = 0
-        var prompt = 0, gen = 0
-        var response = 0.0
-        for iv in intervals {
-            ttfts += iv.ttfts
-            itls += iv.itls
-            arrivals += iv.arrivals
-            isl += iv.promptTokensArrived
-            osl += iv.outputTokensArrived
-            prompt += iv.promptTokens
-            gen += iv.generationTokens
-            completions += iv.completions
-            response += iv.responseSeconds
-        }
-        let itlWeight = itls.reduce(0) { $0 + $1.1 }
-        let decodeKV = servingDecode.isEmpty ? 0
-            : servingDecode.reduce(0) { $0 + instances[$1].sample.kvUsage } / Double(servingDecode.count)
-        let at = date(now)
-        var s: [String: Double] = [
-            "decode_tps": decodeTPSWindow.average(at: at) ?? Double(gen) / secs,
-            "prefill_tps": prefillTPSWindow.average(at: at) ?? Double(prompt) / secs,
-            "num_requests": arrivalWindow.average(at: at) ?? Double(arrivals) / secs,
-            "interval_s": secs,
-            "decode_kv_usage": decodeKV,
-        ]
-        if arrivals > 0 {
-            s["avg_isl"] = Double(isl) / Double(arrivals)
-            s["avg_osl"] = Double(osl) / Double(arrivals)
-        }
-        // Latency signals only when the window measured some: a strategy must see "no data", never 0 ms.
-        if !ttfts.isEmpty {
-            s["ttft_p90_ms"] = percentile(ttfts, 0.9) * 1000
-            s["ttft_ms"] = ttfts.reduce(0, +) / Double(ttfts.count) * 1000
-        }
-        if itlWeight > 0 { s["tbt_p90_ms"] = weightedPercentile(itls, 0.9) * 1000 }
-        if itlWeight > 0 { s["itl_ms"] = itls.reduce(0) { $0 + $1.0 * Double($1.1) } / Double(itlWeight) * 1000 }
-        if completions > 0 { s["request_duration_s"] = response / Double(completions) }
-        return s
     }
 }

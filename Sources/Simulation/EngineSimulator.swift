@@ -3,6 +3,16 @@ import KubeAPI
 import Autoscaling
 import Placement
 
+/// How the simulator's autoscalers read an instance's `/metrics`: always through the controller's pipeline
+/// (`Metrics.ObservationPipeline`); the difference is only whether the exposition is serialised.
+public enum ObservationPath: String, Sendable, Hashable {
+    /// Render the Prometheus text and parse it with the controller's parser (what a scrape does).
+    case text
+    /// Hand the same metric families to the pipeline without the text round trip (faster; a test proves
+    /// both paths give the same snapshots and decisions).
+    case families
+}
+
 /// Everything one simulation run needs (built by `ScenarioSpec`, or by hand in tests).
 public struct SimulationConfig: Sendable {
     public var cluster: ClusterSpec
@@ -15,8 +25,11 @@ public struct SimulationConfig: Sendable {
     public var autoscalers: [PodAutoscaler]
     /// Metrics scrape and timeline period, s.
     public var scrapeInterval: Double
-    /// Trailing window of the aggregate signals (`decode_tps`, `tbt_p90_ms`, …), s.
-    public var signalWindow: Double
+    /// Simulated controller restarts (s): every autoscaler forgets its strategy state and counter baselines
+    /// and is re-seeded at its next tick by the controller's rule (`AutoscalerState.seeded`).
+    public var controllerRestarts: [Double] = []
+    /// How an autoscaler tick scrapes the instances in memory (`ObservationPath`).
+    public var observation: ObservationPath = .families
     /// Arrivals after this time are not admitted (nil: the whole stream).
     public var duration: Double?
     /// Give up this long after the last arrival even if requests remain (capacity starvation).
@@ -42,7 +55,7 @@ public struct SimulationConfig: Sendable {
     public var reportWindows: [ReportWindow] = []
 
     public init(cluster: ClusterSpec, performance: PerformanceModel, pools: [PoolSpec], groups: [String: [String]] = [:],
-                autoscalers: [PodAutoscaler] = [], scrapeInterval: Double = 5, signalWindow: Double = 30,
+                autoscalers: [PodAutoscaler] = [], scrapeInterval: Double = 5,
                 duration: Double? = nil, drainTimeout: Double = 3600, sloTTFTms: Double? = nil, sloTBTms: Double? = nil,
                 recordRequests: Bool = true, epoch: Double = 1_700_000_000) {
         self.cluster = cluster
@@ -51,7 +64,6 @@ public struct SimulationConfig: Sendable {
         self.groups = groups
         self.autoscalers = autoscalers
         self.scrapeInterval = scrapeInterval
-        self.signalWindow = signalWindow
         self.duration = duration
         self.drainTimeout = drainTimeout
         self.sloTTFTms = sloTTFTms
@@ -119,6 +131,7 @@ enum SimEvent: Sendable {
     case instanceReady(Int)
     case scrape
     case tick(Int)
+    case controllerRestart
     case setReplicas(pool: Int, replicas: Int)
 }
 
@@ -185,12 +198,14 @@ public final class Simulator {
     var lastAccounting = 0.0
     public internal(set) var result = SimulationResult()
     var autoscalers: [AutoscalerRuntime] = []
-    var intervals: [IntervalAggregate] = []
     var current = IntervalAggregate()
-    var decodeTPSWindow: MetricWindow
-    var prefillTPSWindow: MetricWindow
-    var arrivalWindow: MetricWindow
+    /// Instances keep vLLM's counters and histograms only when an autoscaler reads them (runs without
+    /// autoscalers pay nothing for the exposition).
+    let exposesMetrics: Bool
 
+    /// Called after every autoscaler decision with what it observed (tests, tracing); when set, the
+    /// instances' `/metrics` text is rendered for it on either `ObservationPath`.
+    public var tickObserver: ((TickRecord) -> Void)?
     /// Called at every scrape with the simulated time (for a progress bar); must be cheap.
     public var progress: ((Double) -> Void)?
     /// Called with every finished request and whether it met both SLOs (streaming `requests.csv`, so that
@@ -206,9 +221,7 @@ public final class Simulator {
         topology = Topology(nodes: config.cluster.kubeNodes())
         bandwidth = config.cluster.bandwidth ?? TransferBandwidth()
         splitwiseCompat = config.performanceModel == .splitwiseCompat
-        decodeTPSWindow = MetricWindow(windowSeconds: config.signalWindow)
-        prefillTPSWindow = MetricWindow(windowSeconds: config.signalWindow)
-        arrivalWindow = MetricWindow(windowSeconds: config.signalWindow)
+        exposesMetrics = !config.autoscalers.isEmpty
         for spec in config.pools {
             var profiles: [String: HardwareProfile] = [:]
             for type in spec.gpuTypes ?? [spec.gpuType] {
@@ -239,6 +252,7 @@ public final class Simulator {
         try pullArrival()
         queue.push(.scrape, at: config.scrapeInterval)
         for (i, a) in autoscalers.enumerated() { queue.push(.tick(i), at: a.tick) }
+        for t in config.controllerRestarts { queue.push(.controllerRestart, at: t) }
         while let e = queue.pop() {
             if streamDone && inFlight == 0 { break }
             if streamDone && e.time > lastArrival + config.drainTimeout { break }
@@ -256,6 +270,8 @@ public final class Simulator {
             case .tick(let i):
                 tick(i)
                 queue.push(.tick(i), at: now + autoscalers[i].tick)
+            case .controllerRestart:
+                restartController()
             case .setReplicas(let p, let n):
                 pools[p].desired = n
                 reconcileGroup(groupOfPool[p])
@@ -308,9 +324,6 @@ public final class Simulator {
         result.arrived += 1
         result.tokensAsked += r.outputTokens
         result.peakInFlight = max(result.peakInFlight, inFlight)
-        current.arrivals += 1
-        current.promptTokensArrived += r.promptTokens
-        current.outputTokensArrived += r.outputTokens
         let slot: Int
         if let s = freeSlots.popLast() {
             slot = s
@@ -456,10 +469,8 @@ public final class Simulator {
             slots[s].lastToken = now
             slots[s].generated = 1
             let ttft = now - slots[s].request.arrival
-            inst.ttfts.append(ttft)
+            if exposesMetrics { inst.counters.ttft.observe(ttft) }
             current.ttfts.append(ttft)
-            current.promptTokens += p
-            if inst.role == .mixed { current.generationTokens += 1 }
             if slots[s].request.outputTokens <= 1 { complete(s) } else { routeDecode(s, from: inst) }
         }
         kick(inst)
@@ -504,15 +515,12 @@ public final class Simulator {
         swap(&running, &inst.running)
         inst.kvUsed += kvDelta
         inst.generationTokensTotal += n
-        if !irregular.isEmpty {
-            inst.itls += irregular
-            current.itls += irregular
+        current.itls += irregular
+        if n - irregular.count > 0 { current.itls.append((dt, n - irregular.count)) }
+        if exposesMetrics {
+            for (gap, k) in irregular { inst.counters.itl.observe(gap, times: k) }
+            inst.counters.itl.observe(dt, times: n - irregular.count)
         }
-        if n - irregular.count > 0 {
-            inst.itls.append((dt, n - irregular.count))
-            current.itls.append((dt, n - irregular.count))
-        }
-        current.generationTokens += n
         for s in finished { complete(s) }
         swap(&irregular, &irregularScratch)
         swap(&finished, &finishedScratch)
@@ -524,8 +532,14 @@ public final class Simulator {
         inFlight -= 1
         result.completed += 1
         result.tokensOut += st.generated
-        current.completions += 1
-        current.responseSeconds += now - st.request.arrival
+        if exposesMetrics {
+            // vLLM counts a finished request, and its sizes and latency, on the engine that finished it.
+            let finisher = instances[st.decodeInstance >= 0 ? st.decodeInstance : st.prefillInstance]
+            finisher.counters.requestSuccess += 1
+            finisher.counters.e2e.observe(now - st.request.arrival)
+            finisher.counters.promptTokens.observe(Double(st.request.promptTokens))
+            finisher.counters.generationTokens.observe(Double(st.generated))
+        }
         let record = RequestRecord(
             id: st.request.id, arrival: st.request.arrival, promptTokens: st.request.promptTokens,
             outputTokens: st.request.outputTokens, prefillStart: st.prefillStart, firstToken: st.firstToken,

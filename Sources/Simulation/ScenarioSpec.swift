@@ -20,7 +20,12 @@ public struct ScenarioSpec: Decodable, Sendable {
     public var duration: Double?
     public var seed: UInt64?
     public var scrapeInterval: Double?
-    public var signalWindow: Double?
+    /// Simulated controller restarts, seconds: the strategies' memory and counter baselines are lost then and
+    /// rebuilt by the controller's rule (`AutoscalerState.seeded`, `docs/simulation.md`).
+    public var controllerRestarts: [Double]?
+    /// How autoscaler ticks read the instances' `/metrics` (`families`, the default, or `text`: rendered and
+    /// parsed; both give the same decisions, which a test proves).
+    public var observation: ObservationPath?
     /// Seconds from an instance's creation to serving, unless a `coldStarts` rule or a Deployment's
     /// `heteroscale.io/cold-start-seconds` label says otherwise (default 120).
     public var coldStartSeconds: Double?
@@ -95,7 +100,7 @@ public struct ScenarioSpec: Decodable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name, cluster, profiles, profile, model, workload, slo, duration, seed, scrapeInterval, signalWindow
+        case name, cluster, profiles, profile, model, workload, slo, duration, seed, scrapeInterval, signalWindow, controllerRestarts, observation
         case coldStartSeconds, coldStarts, maxBatchTokens, maxBatchSize, placement, prices, policies, performanceModel
     }
 
@@ -116,7 +121,19 @@ public struct ScenarioSpec: Decodable, Sendable {
         duration = try c.decodeIfPresent(Double.self, forKey: .duration)
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
         scrapeInterval = try c.decodeIfPresent(Double.self, forKey: .scrapeInterval)
-        signalWindow = try c.decodeIfPresent(Double.self, forKey: .signalWindow)
+        if c.contains(.signalWindow) {
+            throw SimulationError("signalWindow: removed; the autoscalers observe the instances' /metrics as the controller does, so rates and latency percentiles cover the time between two decisions (the PodAutoscaler's tickSeconds)")
+        }
+        controllerRestarts = try c.decodeIfPresent([Double].self, forKey: .controllerRestarts)
+        if let raw = try c.decodeIfPresent(String.self, forKey: .observation) {
+            guard let path = ObservationPath(rawValue: raw) else {
+                throw SimulationError("observation: \(raw) is not families or text")
+            }
+            observation = path
+        }
+        for t in controllerRestarts ?? [] where !(t.isFinite && t >= 0) {
+            throw SimulationError("controllerRestarts: times must be zero or positive seconds, got \(t)")
+        }
         coldStartSeconds = try c.decodeIfPresent(Double.self, forKey: .coldStartSeconds)
         coldStarts = try c.decodeIfPresent([ColdStartRule].self, forKey: .coldStarts)
         for (i, r) in (coldStarts ?? []).enumerated() {
@@ -327,7 +344,8 @@ public struct ScenarioSpec: Decodable, Sendable {
         config.gpuPrices = prices ?? [:]
         config.performanceModel = performanceModelMode
         config.scrapeInterval = scrapeInterval ?? 5
-        config.signalWindow = signalWindow ?? 30
+        config.controllerRestarts = controllerRestarts ?? []
+        config.observation = observation ?? .families
         config.duration = duration
         config.sloTTFTms = slo?.ttftMs
         config.sloTBTms = slo?.tbtMs

@@ -1,6 +1,7 @@
 import Foundation
 import Placement
 import Testing
+import Metrics
 
 @testable import Simulation
 
@@ -58,13 +59,12 @@ import Testing
         let prefill = try #require(sim.instances.first { $0.role == .prefill })
         #expect(decode.generationTokensTotal + prefill.generationTokensTotal == sim.result.tokensOut)
         #expect(prefill.promptTokensTotal == sim.result.arrived * 500)
-        #expect(InstanceSample.resolve("kv_cache_usage_perc") == "vllm:kv_cache_usage_perc")
-        var s = InstanceSample()
-        s.gpuUtilization = 0.85
-        s.kvUsage = 0.5
-        #expect(s.value("DCGM_FI_DEV_GPU_UTIL") == 85)
-        #expect(s.value("vllm:gpu_cache_usage_perc") == 0.5)
-        #expect(s.value("nonsense") == nil)
+        // The exposition carries the same cumulative counters, under vLLM's names.
+        let families = MetricSet(decode.exposition(model: "m"))
+        #expect(families.lookup("vllm:generation_tokens_total")?.sum == Double(decode.generationTokensTotal))
+        #expect(families.lookup("prompt_tokens_total")?.sum == Double(decode.promptTokensTotal))
+        #expect(families.lookup("DCGM_FI_DEV_GPU_UTIL")?.type == .gauge)
+        #expect(families.lookup("vllm:gpu_cache_usage_perc")?.name == "vllm:kv_cache_usage_perc")
     }
 
     @Test(arguments: [(0.5, 3.0), (0.9, 5.0), (0.1, 1.0)])

@@ -217,7 +217,6 @@ import YAML
               duration: 80
             seed: 3
             scrapeInterval: 5
-            signalWindow: 10
             slo: {ttftMs: 1000, tbtMs: 100}
             policies:
               - name: latency
@@ -229,7 +228,7 @@ import YAML
         let config = try spec.config(policy: spec.policies[0], baseDirectory: Self.base, performance: try spec.performanceModel(baseDirectory: Self.base))
         let simulator = try Simulator(config: config, stream: try spec.workload.makeStream(baseDirectory: Self.base))
         var signalsSeen: [(Double, [String: Double])] = []
-        simulator.progress = { t in signalsSeen.append((t, simulator.signals())) }
+        simulator.tickObserver = { signalsSeen.append(($0.time, $0.snapshot.signals)) }
         let r = try simulator.run()
         #expect(r.completed == r.arrived && r.arrived > 100)
         #expect(r.endTime > 80)
