@@ -210,6 +210,11 @@ final class SimInstance {
     let createdAt: Double
     var readyAt: Double
     var state: InstanceState = .starting
+    /// Owned by the caller of `LiveEngine` (a pod): no placement, GPUs not held in the topology, never
+    /// released by a drain (only by `removeInstance`); `node` is −1 when the caller named no known node.
+    var external = false
+    /// The caller's name of an external instance (the pod), for `LostRequest` and the status accessors.
+    var externalID = ""
     let maxBatchTokens: Int
     let maxBatchSize: Int
     let kvCapacity: Int

@@ -212,6 +212,9 @@ public final class Simulator {
     /// memory stays flat with `recordRequests` off).
     public var requestSink: ((RequestRecord, Bool) -> Void)?
 
+    /// Requests lost with a removed live instance (`LiveEngine.removeInstance`); empty in batch runs.
+    var lostRequests: [LostRequest] = []
+
     /// Gated DeploymentGroups: tolerance and member pool indices.
     var gatedGroups: [(tolerance: Double, members: [Int])] = []
 
@@ -257,25 +260,7 @@ public final class Simulator {
             if streamDone && inFlight == 0 { break }
             if streamDone && e.time > lastArrival + config.drainTimeout { break }
             account(to: e.time)
-            switch e.payload {
-            case .arrival: try handleArrival()
-            case .prefillDone(let i): prefillDone(instances[i])
-            case .decodeDone(let i): decodeDone(instances[i])
-            case .transferDone(let slot, let i): transferDone(slot: slot, instances[i])
-            case .instanceReady(let i): instanceReady(instances[i])
-            case .scrape:
-                scrape()
-                progress?(now)
-                queue.push(.scrape, at: now + config.scrapeInterval)
-            case .tick(let i):
-                tick(i)
-                queue.push(.tick(i), at: now + autoscalers[i].tick)
-            case .controllerRestart:
-                restartController()
-            case .setReplicas(let p, let n):
-                pools[p].desired = n
-                reconcileGroup(groupOfPool[p])
-            }
+            try dispatch(e.payload)
         }
         result.endTime = now
         result.gpuSeconds = gpuSeconds
@@ -286,6 +271,32 @@ public final class Simulator {
         result.unfinished = inFlight
         result.preemptions = instances.reduce(0) { $0 + $1.preemptions }
         return result
+    }
+
+    /// Handles one event at `now` (the batch loop of `run()` and `LiveEngine.advance(to:)`). Work events of a
+    /// released instance are stale: only a live instance removed with work in hand leaves them (its requests
+    /// were re-routed or lost by `removeInstance`; a transfer still on its way to it is lost on arrival).
+    func dispatch(_ payload: SimEvent) throws {
+        switch payload {
+        case .arrival: try handleArrival()
+        case .prefillDone(let i): if instances[i].state != .released { prefillDone(instances[i]) }
+        case .decodeDone(let i): if instances[i].state != .released { decodeDone(instances[i]) }
+        case .transferDone(let slot, let i):
+            if instances[i].state != .released { transferDone(slot: slot, instances[i]) } else { lose(slot, on: instances[i]) }
+        case .instanceReady(let i): instanceReady(instances[i])
+        case .scrape:
+            scrape()
+            progress?(now)
+            queue.push(.scrape, at: now + config.scrapeInterval)
+        case .tick(let i):
+            tick(i)
+            queue.push(.tick(i), at: now + autoscalers[i].tick)
+        case .controllerRestart:
+            restartController()
+        case .setReplicas(let p, let n):
+            pools[p].desired = n
+            reconcileGroup(groupOfPool[p])
+        }
     }
 
     /// Sets a pool's replicas at a simulated time (fixed schedules, tests). Call before `run()`.
@@ -363,7 +374,7 @@ public final class Simulator {
         let bytes = Double(slots[slot].request.promptTokens) * Double(source.profile.kvBytesPerToken ?? 0)
         let seconds = splitwiseCompat
             ? bytes / SplitwiseCompat.transferBytesPerSecond
-            : bytes / bandwidth.bytesPerSecond(topology.locality(source.node, target.node))
+            : bytes / bandwidth.bytesPerSecond(locality(source, target))
         slots[slot].kvTransfer += seconds
         slots[slot].kvBytes += bytes
         target.inbound += 1
@@ -427,7 +438,8 @@ public final class Simulator {
                 return
             }
         }
-        if inst.state == .draining && inst.idle { release(inst) }
+        // A live (externally owned) instance out of service stays: its pod still exists until removed.
+        if inst.state == .draining && inst.idle && !inst.external { release(inst) }
     }
 
     /// Continuous batching: admit waiting requests while batch size and KV capacity allow; preempt the
@@ -562,6 +574,11 @@ public final class Simulator {
 
     func instanceReady(_ inst: SimInstance) {
         guard inst.state == .starting else { return }
+        enterService(inst)
+    }
+
+    /// Puts an instance in service: routing, then the cluster backlogs it can take, then its own work.
+    func enterService(_ inst: SimInstance) {
         inst.state = .serving
         refreshRouting()
         let pb = prefillBacklog
@@ -600,7 +617,7 @@ public final class Simulator {
     func release(_ inst: SimInstance) {
         guard inst.state != .released else { return }
         inst.state = .released
-        topology.release(nodeAt: inst.node, gpus: inst.gpus)
+        if !inst.external { topology.release(nodeAt: inst.node, gpus: inst.gpus) }
         gpusAllocated -= inst.gpus
         gpusByType.add(-inst.gpus, to: inst.gpuType)
         pools[inst.pool].live.removeAll { $0 == inst.id }
