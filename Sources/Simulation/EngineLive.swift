@@ -135,7 +135,7 @@ public final class LiveEngine {
         sim.pools[p].live.append(inst.id)
         sim.pools[p].desired += 1
         sim.gpusAllocated += inst.gpus
-        sim.gpusByType[type, default: 0] += inst.gpus
+        sim.gpusByType.add(inst.gpus, to: type)
         index[id] = inst.id
     }
 
