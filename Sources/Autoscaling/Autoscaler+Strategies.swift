@@ -117,6 +117,8 @@ extension Autoscaler {
             able = ConditionHint(status: true, reason: .cooldown, message: "a cooldown holds the replica count")
         case .latencyVeto?:
             able = ConditionHint(status: true, reason: .scaleDownStabilized, message: "latency above its SLO vetoes the scale-in")
+        case .stabilization?:
+            able = ConditionHint(status: true, reason: .scaleDownStabilized, message: "recent needs were higher than the current one, applying the highest recent need")
         case .ratio?:
             able = ConditionHint(status: true, reason: .scaleDownStabilized, message: "no smaller total keeps the P/D ratio within ratioTolerance")
         case .minReplicas?:

@@ -410,13 +410,15 @@ public struct AutoscalerState: Codable, Sendable, Equatable {
 
     public init() {}
 
-    /// State after a controller restart: HPA's stabilisation window holds the current count (so the first
-    /// decisions cannot scale down until a window of fresh recommendations exists), and a KPA decider starts
+    /// State after a controller restart: HPA's stabilisation window and HeteroScale's scale-in stabilisation
+    /// window hold the current count (so the first decisions cannot scale down until a window of fresh
+    /// recommendations exists), and a KPA decider starts
     /// in panic at the current count when more than one replica runs, as a new Knative decider does.
     public static func seeded(currentReplicas: Int, now: Date) -> AutoscalerState {
         var s = AutoscalerState()
         s.hpa = HPAState(recommendations: [TimestampedRecommendation(time: now, replicas: currentReplicas)])
         s.kpa = KPAState(panicTime: currentReplicas > 1 ? now : nil, maxPanicPods: currentReplicas)
+        s.heteroScale = HeteroScaleState(recentNeeds: [.init(time: now, instances: Double(currentReplicas))])
         s.lastDesiredReplicas = currentReplicas
         return s
     }

@@ -50,17 +50,49 @@ public struct HeteroScaleInput: Sendable, Hashable {
     }
 }
 
-/// HeteroScale's memory between decisions: when it last scaled in each direction (for the cooldowns).
+/// HeteroScale's memory between decisions: when it last scaled in each direction (for the cooldowns) and the
+/// needs of the scale-in stabilisation window.
 public struct HeteroScaleState: Codable, Sendable, Equatable {
+    /// One observed need (`I_total`, instances) and when.
+    public struct TimedNeed: Codable, Sendable, Equatable {
+        public var time: Date
+        public var instances: Double
+        public init(time: Date, instances: Double) {
+            self.time = time
+            self.instances = instances
+        }
+    }
     /// The last scale-out (TPS- or latency-driven).
     public var lastScaleOutTime: Date?
     /// The last scale-out that latency feedback drove (informational).
     public var lastLatencyScaleOutTime: Date?
     public var lastScaleInTime: Date?
-    public init(lastScaleOutTime: Date? = nil, lastLatencyScaleOutTime: Date? = nil, lastScaleInTime: Date? = nil) {
+    /// Needs observed within the scale-in stabilisation window, oldest first (an observation: a decision that
+    /// is not applied keeps them, `AutoscalerState.withoutScaleAction`).
+    public var recentNeeds: [TimedNeed]
+    public init(lastScaleOutTime: Date? = nil, lastLatencyScaleOutTime: Date? = nil, lastScaleInTime: Date? = nil,
+                recentNeeds: [TimedNeed] = []) {
         self.lastScaleOutTime = lastScaleOutTime
         self.lastLatencyScaleOutTime = lastLatencyScaleOutTime
         self.lastScaleInTime = lastScaleInTime
+        self.recentNeeds = recentNeeds
+    }
+
+    private enum CodingKeys: String, CodingKey { case lastScaleOutTime, lastLatencyScaleOutTime, lastScaleInTime, recentNeeds }
+    /// Decodes state written before the stabilisation window existed (no `recentNeeds`: an empty window).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        lastScaleOutTime = try c.decodeIfPresent(Date.self, forKey: .lastScaleOutTime)
+        lastLatencyScaleOutTime = try c.decodeIfPresent(Date.self, forKey: .lastLatencyScaleOutTime)
+        lastScaleInTime = try c.decodeIfPresent(Date.self, forKey: .lastScaleInTime)
+        recentNeeds = try c.decodeIfPresent([TimedNeed].self, forKey: .recentNeeds) ?? []
+    }
+
+    /// Records `need` at `now`, forgets needs older than `window`, and returns the highest need left (≥ `need`).
+    mutating func stabilisedNeed(_ need: Double, now: Date, window: Double) -> Double {
+        recentNeeds.removeAll { now.timeIntervalSince($0.time) >= window }
+        recentNeeds.append(TimedNeed(time: now, instances: need))
+        return recentNeeds.reduce(need) { max($0, $1.instances) }
     }
 }
 
@@ -85,6 +117,8 @@ public struct HeteroScaleDecision: Sendable, Hashable {
         case missingMetric
         /// Inside the hysteresis band, or the rounded need equals the current size.
         case hysteresis
+        /// The last need asks to scale in, the highest need of the scale-in stabilisation window does not.
+        case stabilization
         /// A TPS scale-out or a scale-in waits for its cooldown.
         case cooldown
         /// A latency tier fired but latency's cooldown since the last scale-out has not passed.
@@ -214,17 +248,25 @@ public struct HeteroScalePolicy: Sendable {
         let ratio = currentTotal > 0 ? need / Double(currentTotal) : (need > 0 ? Double.infinity : 1)
         let change = currentTotal > 0 ? HeteroScaleFormat.signedPercent(ratio - 1) : (need > 0 ? "+∞%" : "+0%")
         let needText = "\(signalText) = \(HeteroScaleFormat.fixed(need, 1)) instances (current \(currentTotal), \(change))"
+        // 2b. Scale-in stabilisation: a scale-in sizes the group for the highest need of the window.
+        let stableNeed = state.stabilisedNeed(need, now: now, window: p.scaleInStabilizationSeconds)
+        let ceilStableNeed = Int(min(stableNeed - 1e-9, Double(Int.max / 2)).rounded(.up))
+        let stableRatio = currentTotal > 0 ? stableNeed / Double(currentTotal) : ratio
+        let stableText = "highest need in the last \(HeteroScaleFormat.seconds(p.scaleInStabilizationSeconds)) \(HeteroScaleFormat.fixed(stableNeed, 1))"
         let ceilNeed = Int(min(need - 1e-9, Double(Int.max / 2)).rounded(.up))
 
         // 3. TPS proposal.
         enum Want { case none, out(Int), inward(Int) }
         var tpsWant = Want.none
         var roundingHold = false
+        var stabilised = false
         if ratio > 1 + p.scaleOutThreshold {
             let step = p.scaleOutDamping * Double(ceilNeed - currentTotal)
             tpsWant = .out(max(currentTotal + 1, currentTotal + Int((step - 1e-9).rounded(.up))))
+        } else if ratio < 1 - p.scaleInThreshold && stableRatio >= 1 - p.scaleInThreshold {
+            stabilised = true
         } else if ratio < 1 - p.scaleInThreshold {
-            let target = max(0, ceilNeed)
+            let target = max(0, ceilStableNeed)
             if target < currentTotal {
                 let step = p.scaleInDamping * Double(target - currentTotal)
                 tpsWant = .inward(min(currentTotal - 1, currentTotal + Int((step + 1e-9).rounded(.down))))
@@ -293,10 +335,13 @@ public struct HeteroScalePolicy: Sendable {
                 desiredTotal = t
                 direction = .scaleIn
             }
+        } else if stabilised {
+            limit = .stabilization
+            holdWhy = "scale-in stabilisation, \(stableText) (\(HeteroScaleFormat.signedPercent(stableRatio - 1))) is within the band"
         } else {
             limit = .hysteresis
             holdWhy = roundingHold
-                ? "rounded need \(max(0, ceilNeed)) is not below current"
+                ? "rounded need \(max(0, ceilStableNeed)) is not below current"
                 : "within hysteresis band (-\(HeteroScaleFormat.compact(p.scaleInThreshold * 100))%…+\(HeteroScaleFormat.compact(p.scaleOutThreshold * 100))%)"
         }
 
@@ -320,7 +365,8 @@ public struct HeteroScalePolicy: Sendable {
         if boundedTotal < minTotal { boundedTotal = minTotal; limit = .minReplicas }
         // 7a. A total whose split is off the ratio moves to the nearest one that is not, away from the need.
         var ratioText = ""
-        let snapped = ratioTotal(boundedTotal, direction: direction, current: currentTotal, need: ceilNeed,
+        let snapped = ratioTotal(boundedTotal, direction: direction, current: currentTotal,
+                                 need: direction == .scaleIn ? ceilStableNeed : ceilNeed,
                                  minTotal: minTotal, maxTotal: maxTotal, roles: roles)
         if snapped != boundedTotal {
             ratioText = " (\(boundedTotal) would split \(rolesText(plainSplit(boundedTotal, roles))), off the ratio by more than \(HeteroScaleFormat.compact(p.ratioTolerance * 100))%)"
@@ -328,7 +374,7 @@ public struct HeteroScalePolicy: Sendable {
                 return HeteroScaleDecision(
                     roles: zip(roles, current).map { .init(name: $0.name, replicas: $1) }, total: currentTotal,
                     desiredInstances: need, direction: .hold, tierHit: tierHit, latencyDriven: false, limitedBy: .ratio,
-                    reason: "\(prefix) → hold at \(currentTotal) (\(rolesText(current))): no total between \(max(minTotal, ceilNeed)) and \(currentTotal - 1) keeps the ratio within \(HeteroScaleFormat.compact(p.ratioTolerance * 100))%; \(latencyText)\(readyNote)")
+                    reason: "\(prefix) → hold at \(currentTotal) (\(rolesText(current))): no total between \(max(minTotal, ceilStableNeed)) and \(currentTotal - 1) keeps the ratio within \(HeteroScaleFormat.compact(p.ratioTolerance * 100))%; \(latencyText)\(readyNote)")
             }
             boundedTotal = snapped
         }
@@ -363,6 +409,7 @@ public struct HeteroScalePolicy: Sendable {
         var verb = finalDirection == .scaleIn ? "scale in" : "scale out"
         if latencyDriven { verb += " (latency)" }
         var limitText = ""
+        if finalDirection == .scaleIn && stableNeed > need + 0.05 { limitText = " (\(stableText))" }
         if limit == .maxReplicas { limitText = " (capped by max replicas)" }
         if limit == .minReplicas { limitText = " (raised to min replicas)" }
         return HeteroScaleDecision(

@@ -40,6 +40,9 @@ public struct HeteroScaleParameters: Sendable, Hashable {
     public static let defaultScaleInDamping = 0.5
     public static let defaultScaleOutCooldownSeconds = 180.0
     public static let defaultScaleInCooldownSeconds = 600.0
+    public static let defaultScaleInStabilizationSeconds = 60.0
+    /// The longest scale-in stabilisation window (an hour, HPA's limit), which also bounds the need history.
+    public static let maximumScaleInStabilizationSeconds = 3600.0
     public static let defaultLatencyCooldownSeconds = 60.0
     public static let defaultRatioTolerance = 0.1
     public static let defaultTiers = [LatencyTier(ratio: 1.1, stepPercent: 10), LatencyTier(ratio: 1.5, stepPercent: 20)]
@@ -54,6 +57,8 @@ public struct HeteroScaleParameters: Sendable, Hashable {
     public var scaleInDamping: Double
     public var scaleOutCooldownSeconds: Double
     public var scaleInCooldownSeconds: Double
+    /// Window whose highest need sizes a scale-in (`scaleInStabilizationSeconds`).
+    public var scaleInStabilizationSeconds: Double
     /// How far off the weights' ratio a new total's split may be (`ratioTolerance`, `RatioApportionment.ratioError`).
     public var ratioTolerance: Double
     /// `nil` when the spec has no TBT SLO.
@@ -79,6 +84,7 @@ public struct HeteroScaleParameters: Sendable, Hashable {
         scaleInDamping = spec.scaleInDamping ?? Self.defaultScaleInDamping
         scaleOutCooldownSeconds = spec.scaleOutCooldownSeconds ?? Self.defaultScaleOutCooldownSeconds
         scaleInCooldownSeconds = spec.scaleInCooldownSeconds ?? Self.defaultScaleInCooldownSeconds
+        scaleInStabilizationSeconds = spec.scaleInStabilizationSeconds ?? Self.defaultScaleInStabilizationSeconds
         ratioTolerance = spec.ratioTolerance ?? Self.defaultRatioTolerance
         tbtSLOMilliseconds = spec.latency?.tbtSLOMilliseconds
         ttftSLOMilliseconds = spec.latency?.ttftSLOMilliseconds
@@ -124,6 +130,9 @@ public struct HeteroScaleParameters: Sendable, Hashable {
         }
         nonNegative(spec.scaleOutCooldownSeconds, "scaleOutCooldownSeconds")
         nonNegative(spec.scaleInCooldownSeconds, "scaleInCooldownSeconds")
+        if let w = spec.scaleInStabilizationSeconds, !(w.isFinite && w >= 0 && w <= maximumScaleInStabilizationSeconds) {
+            issue("scaleInStabilizationSeconds", "must be in [0, 3600] seconds, got \(w)")
+        }
         if let t = spec.ratioTolerance, !(t.isFinite && t >= 0 && t <= 1) {
             issue("ratioTolerance", "must be in [0, 1] (0: whole ratio units only, 0.1: the P/D ratio within 10 %, 1: off), got \(t)")
         }

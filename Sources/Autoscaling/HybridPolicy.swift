@@ -128,8 +128,11 @@ extension Autoscaler {
             return decision
         }
 
-        // The floor wins: split it by weight, no role moving against the group.
-        state.heteroScale = hsBefore
+        // The floor wins: split it by weight, no role moving against the group. HeteroScale's cooldown clocks
+        // stay as they were; the need it observed joins its stabilisation window.
+        var hsKept = hsBefore
+        hsKept.recentNeeds = hsState.recentNeeds
+        state.heteroScale = hsKept
         let direction = floorTotal > current ? 1 : (floorTotal < current ? -1 : 0)
         let counts: [Int]
         if pooled {

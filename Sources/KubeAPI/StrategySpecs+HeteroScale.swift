@@ -20,6 +20,10 @@ public struct HeteroScaleSpec: Codable, Sendable, Hashable {
     /// scale-in cooldown from the last scaling action in either direction.
     public var scaleOutCooldownSeconds: Double?
     public var scaleInCooldownSeconds: Double?
+    /// Scale-in stabilisation in seconds (default 60): a scale-in sizes the group for the highest need seen in
+    /// this window, not the last one, as HPA's `behavior.scaleDown.stabilizationWindowSeconds` does; one low
+    /// sample of a noisy decode TPS cannot shrink the group. 0: the last need only.
+    public var scaleInStabilizationSeconds: Double?
     /// How far the P/D ratio of a new group total may be from the weights' ratio (default 0.1: 10 %; measured as
     /// the largest instances per unit of weight over the smallest, minus one). A total whose split is further off
     /// (a 2:3 group at 7 splits 3:4, 12.5 % off) moves to the next one that is not: whole ratio units while the

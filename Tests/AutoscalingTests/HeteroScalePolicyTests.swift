@@ -61,7 +61,8 @@ struct HeteroScalePolicyTests {
         #expect(d.total == 10)
         #expect(d.limitedBy == .hysteresis)
         #expect(d.reason.contains("within hysteresis band"))
-        #expect(state == HeteroScaleState())
+        // No cooldown starts; the need joins the scale-in stabilisation window.
+        #expect(state == HeteroScaleState(recentNeeds: [.init(time: t0, instances: tps / 400)]))
     }
 
     // 4401 → 11.0025 instances → out to ⌈11.0025⌉ = 12 (capacity never below the need). 3599 → 8.9975: below the band and ⌈8.9975⌉ = 9 < 10, so in — at damping
