@@ -26,7 +26,8 @@ public struct RemovalOutcome: Sendable, Hashable {
 }
 
 /// One live instance as its `/metrics` endpoint would show it: current gauges, cumulative counters since the
-/// instance was added, and the last periodic sample (interval rates and latency percentiles, `InstanceSample`).
+/// instance was added, and the last periodic sample (interval rates, GPU utilisation and SM activity, `InstanceSample`); latencies are in the
+/// exposition's histograms.
 public struct LiveInstanceStatus: Sendable, Hashable {
     public var id: String
     public var pool: String
