@@ -182,6 +182,26 @@ import YAML
         }
     }
 
+    /// The command line: `--template FILE` puts the templates in `-o yaml`; a bad one is one line on standard
+    /// error naming the file, the line and field, and exit status 1 before anything runs.
+    @Test(arguments: [true, false])
+    func theTemplateOptionOfTheCommand(good: Bool) throws {
+        let dir = try Self.folder(policies: "[{strategy: hybrid}]")
+        defer { dir.cleanup() }
+        try dir.write("t.yaml", good ? Self.group() : Self.group(roles: ["prefill", "decode", "router"]))
+        let run = try CommandLineTests.heteroscale(["curate", "curate.yaml", "--template", "t.yaml", "-o", "yaml"], in: dir.url)
+        if good {
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout.contains("image: vllm/vllm-openai:v0.6.3"))
+            #expect(run.stdout.contains("scalingStrategy: Hybrid"))
+            #expect(run.stdout.contains("namespace: serving"))
+        } else {
+            #expect(run.status == 1)
+            #expect(run.stderr == "error: t.yaml: line 13: spec.roles: 3 role(s) (prefill, decode, router), but curation recommends a two-role P/D group; give exactly the roles prefill and decode\n")
+            #expect(run.stdout.isEmpty)
+        }
+    }
+
     /// Against the curation: a template asking for other GPUs than the role's `gpusPerInstance`, a missing file,
     /// and (with baseline candidates) two roles with the same pod labels are refused before anything runs.
     @Test(arguments: [
