@@ -150,12 +150,12 @@ public enum CuratePolicyFactory {
                 let labels: JSONValue = ["app.kubernetes.io/name": .string(service), "heteroscale.io/role": .string(role),
                                          "heteroscale.io/gpu-type": .string(type), "heteroscale.io/gpus-per-instance": .string(String(gpus))]
                 // Selector and pod labels as a Deployment needs them; without a template the serving container is
-                // the user's to add. A template is kept as written and selected by its own labels (our labels are
-                // added to it only when it has none).
+                // the user's to add. A template is kept as written but for the group's ratio-gate readiness gate,
+                // and selected by its own labels (our labels are added to it only when it has none).
                 var selector: JSONValue = ["app.kubernetes.io/name": .string(service), "heteroscale.io/role": .string(role)]
                 var pod: JSONValue = ["metadata": ["labels": labels]]
                 if let template {
-                    pod = template.template(role)
+                    pod = template.deploymentTemplate(role)
                     if let own = pod["metadata"]?["labels"], case .object(let o) = own, !o.isEmpty {
                         selector = own
                     } else {

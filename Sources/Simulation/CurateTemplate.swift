@@ -26,6 +26,20 @@ public struct CurateTemplate: Sendable, Hashable {
     /// The pod template of `role` (`prefill` or `decode`).
     public func template(_ role: String) -> JSONValue { role == "prefill" ? prefill : decode }
 
+    /// The pod template of `role` for a plain Deployment (the baseline candidates): as written, except that the
+    /// readiness gate of the group's ratio gate (`spec.gate.conditionType`, default `heteroscale.io/pd-ratio`) is
+    /// dropped — only a DeploymentGroup sets that condition, so a Deployment's pods would never become ready.
+    public func deploymentTemplate(_ role: String) -> JSONValue {
+        let pod = template(role)
+        let gate = groupFields["gate"]?["conditionType"]?.stringValue ?? "heteroscale.io/pd-ratio"
+        guard case .object(var p) = pod, case .object(var spec)? = p["spec"], case .array(let gates)? = spec["readinessGates"] else { return pod }
+        let kept = gates.filter { $0["conditionType"]?.stringValue != gate }
+        guard kept.count != gates.count else { return pod }
+        if kept.isEmpty { _ = spec.removeValue(forKey: "readinessGates") } else { spec["readinessGates"] = .array(kept) }
+        p["spec"] = .object(spec)
+        return .object(p)
+    }
+
     /// Reads a template file; every error is one line: the file, the line and field, what to do.
     public static func load(path: String) throws -> CurateTemplate {
         guard let data = FileManager.default.contents(atPath: path) else {

@@ -71,6 +71,11 @@ import YAML
                     let issues = Autoscaler.validate(try stored.decode(PodAutoscaler.self).spec)
                     #expect(issues.isEmpty, "\(issues)")
                 }
+                if kind == "Deployment" {
+                    // The ratio gate's readiness gate is not carried over: no DeploymentGroup would set it.
+                    #expect(doc["spec"]?["template"]?["spec"]?["readinessGates"] == nil)
+                    #expect(doc["spec"]?["template"]?["spec"]?["containers"]?[0]?["image"] == "vllm/vllm-openai:v0.6.3")
+                }
                 if kind == DeploymentGroup.kind {
                     // The stored group still holds the template's pod templates.
                     let group = try stored.decode(DeploymentGroup.self)

@@ -18,6 +18,9 @@ import YAML
                   labels: {app.kubernetes.io/name: llama, heteroscale.io/role: \(role)}
                   annotations: {prometheus.io/scrape: "true", prometheus.io/port: "8000", example.com/note: "keep: me"}
                 spec:
+                  readinessGates:
+                    - conditionType: heteroscale.io/pd-ratio
+                    - conditionType: example.com/warm
                   containers:
                     - name: vllm
                       image: vllm/vllm-openai:v0.6.3
@@ -85,7 +88,8 @@ import YAML
     /// Every candidate's manifests carry the templates: the DeploymentGroup's roles hold them value-for-value and,
     /// in the emitted YAML, byte-for-byte as the same template dumps on its own; the group keeps its name,
     /// namespace, labels, annotations, affinity and gate; the PodAutoscalers target it in its namespace; the
-    /// baselines' Deployments carry the same templates, selected by their own labels. Curation's own values
+    /// baselines' Deployments carry the same templates (without the ratio gate's readiness gate, which only a
+    /// DeploymentGroup sets), selected by their own labels. Curation's own values
     /// (replicas, weights, GPU types, GPUs per instance, bounds) replace the template's.
     @Test func theTemplatesArePassedThroughUnchanged() throws {
         let dir = try Self.folder()
@@ -124,7 +128,12 @@ import YAML
                     let role = try #require(m["metadata"]?["labels"]?["heteroscale.io/role"]?.stringValue)
                     let i = role == "prefill" ? 0 : 1
                     let pod = input["spec"]?["roles"]?[i]?["template"]
-                    #expect(m["spec"]?["template"] == pod, "\(policy.name) \(role)")
+                    // As written, but for the ratio gate's readiness gate (no DeploymentGroup sets it here).
+                    var expected = try #require(pod?.objectValue)
+                    var podSpec = try #require(expected["spec"]?.objectValue)
+                    podSpec["readinessGates"] = [["conditionType": "example.com/warm"]]
+                    expected["spec"] = .object(podSpec)
+                    #expect(m["spec"]?["template"] == .object(expected), "\(policy.name) \(role)")
                     #expect(m["spec"]?["selector"]?["matchLabels"] == pod?["metadata"]?["labels"])
                     #expect(m["metadata"]?["namespace"] == "serving")
                 }
