@@ -1,4 +1,5 @@
 import Foundation
+import Autoscaling
 import KubeAPI
 import YAML
 
@@ -7,15 +8,17 @@ import YAML
 /// | strategy | manifests | `values` |
 /// |---|---|---|
 /// | `heteroscale` | DeploymentGroup at the chosen ratio + HeteroScale PodAutoscaler | safety margins on the knee TPS |
+/// | `hybrid` | DeploymentGroup + Hybrid PodAutoscaler: the `heteroscale` settings above the `sla` candidate's floor | safety margins (as `heteroscale`) |
 /// | `sla` | DeploymentGroup + SLA PodAutoscaler (profile derived from the performance model) | planning intervals (s) |
 /// | `latency` | DeploymentGroup + Latency PodAutoscaler (the derived tiers' SLOs) | — |
 /// | `independent-tps` | a Deployment per role, an HPA each on prompt / generated tokens per second | safety margins |
 /// | `hpa-gpu` | a Deployment per role, an HPA each on GPU utilisation | utilisation targets (percent) |
 ///
-/// Hook for further strategies (the hybrid strategy of its own branch): add a case here, its default values
-/// in `defaultValues`, and its manifests in `CuratePolicyFactory.manifests`; nothing else changes.
+/// Hook for further strategies: add a case here, its default values in `defaultValues`, and its manifests in
+/// `CuratePolicyFactory.manifests`; nothing else changes.
 public enum CurateStrategy: String, Codable, Sendable, Hashable, CaseIterable {
     case heteroscale
+    case hybrid
     case sla
     case latency
     case independentTPS = "independent-tps"
@@ -24,7 +27,7 @@ public enum CurateStrategy: String, Codable, Sendable, Hashable, CaseIterable {
     /// The values searched when a candidate gives none (`nil` entries: the strategy has no searched value).
     func defaultValues(margin: Double) -> [Double?] {
         switch self {
-        case .heteroscale, .independentTPS: return [margin]
+        case .heteroscale, .hybrid, .independentTPS: return [margin]
         case .sla: return [60]
         case .latency: return [nil]
         case .hpaGPU: return [70]
@@ -90,65 +93,84 @@ public enum CuratePolicyFactory {
     }
 
     /// The manifests (as `kubectl apply` takes them) of `strategy` with `value`, for a service called `service`.
-    /// `performance` gives the SLA planner its profile.
+    /// `performance` gives the SLA planner its profile. With `template`, the DeploymentGroup's roles and the
+    /// baselines' Deployments carry the user's pod templates verbatim (and the group its metadata and placement
+    /// fields); without, they have none (the serving container is the user's to add).
     public static func manifests(_ strategy: CurateStrategy, value: Double?, targets t: CurateTargets, service: String,
-                                 model: String, performance: PerformanceModel) -> [JSONValue] {
+                                 model: String, performance: PerformanceModel, template: CurateTemplate? = nil) -> [JSONValue] {
         let r = t.ratio
         let groupMax = t.maxUnits * r.instances
+        func metadata(_ name: String) -> JSONValue {
+            var m: JSONObject = ["name": .string(name)]
+            if let ns = template?.metadata["namespace"] { m["namespace"] = ns }
+            return .object(m)
+        }
         func group() -> JSONValue {
             func role(_ name: String, _ weight: Int, _ type: String, _ gpus: Int) -> JSONValue {
-                ["name": .string(name), "weight": .int(Int64(weight)), "gpuType": [.string(type)], "gpusPerInstance": .int(Int64(gpus)),
-                 "minReplicas": .int(Int64(weight)), "maxReplicas": .int(Int64(weight * t.maxUnits))]
+                var o: JSONObject = ["name": .string(name), "weight": .int(Int64(weight)), "gpuType": [.string(type)], "gpusPerInstance": .int(Int64(gpus)),
+                                     "minReplicas": .int(Int64(weight)), "maxReplicas": .int(Int64(weight * t.maxUnits))]
+                if let template { o["template"] = template.template(name) }
+                return .object(o)
             }
-            return ["apiVersion": "heteroscale.io/v1alpha1", "kind": "DeploymentGroup", "metadata": ["name": .string(service)],
-                    "spec": ["replicas": .int(Int64(r.instances)),
-                             "roles": [role("prefill", r.prefill, t.prefillGPUType, t.prefillGPUsPerInstance),
-                                       role("decode", r.decode, t.decodeGPUType, t.decodeGPUsPerInstance)]]]
+            var meta: JSONObject = ["name": .string(service)]
+            var spec: JSONObject = ["replicas": .int(Int64(r.instances))]
+            if let template {
+                for e in template.metadata { meta[e.key] = e.value }
+                for e in template.groupFields { spec[e.key] = e.value }
+            }
+            spec["roles"] = [role("prefill", r.prefill, t.prefillGPUType, t.prefillGPUsPerInstance),
+                             role("decode", r.decode, t.decodeGPUType, t.decodeGPUsPerInstance)]
+            return ["apiVersion": "heteroscale.io/v1alpha1", "kind": "DeploymentGroup", "metadata": .object(meta), "spec": .object(spec)]
         }
         func autoscaler(_ suffix: String, _ strategyName: String, _ extra: JSONObject) -> JSONValue {
             var spec: JSONObject = ["scaleTargetRef": ["apiVersion": "heteroscale.io/v1alpha1", "kind": "DeploymentGroup", "name": .string(service)],
                                     "minReplicas": .int(Int64(r.instances)), "maxReplicas": .int(Int64(groupMax)),
                                     "scalingStrategy": .string(strategyName)]
             for e in extra { spec[e.key] = e.value }
-            return ["apiVersion": "heteroscale.io/v1alpha1", "kind": "PodAutoscaler", "metadata": ["name": .string("\(service)-\(suffix)")],
+            return ["apiVersion": "heteroscale.io/v1alpha1", "kind": "PodAutoscaler", "metadata": metadata("\(service)-\(suffix)"),
                     "spec": .object(spec)]
         }
-        var latency: JSONObject = [:]
-        if let tbt = t.sloTBTms { latency["tbtSLOMilliseconds"] = .double(tbt) }
-        if let ttft = t.sloTTFTms { latency["ttftSLOMilliseconds"] = .double(ttft) }
-        latency["tiers"] = .array(t.tiers.map { ["ratio": .double($0.ratio), "stepPercent": .double($0.stepPercent)] })
-        latency["cooldownSeconds"] = 60
         switch strategy {
         case .heteroscale:
-            let m = value ?? t.margin
-            return [group(), autoscaler("hs", "HeteroScale", ["heteroScale": [
-                "targetDecodeTPSPerInstance": .double(t.decodeTarget(m)), "targetPrefillTPSPerInstance": .double(t.prefillTarget(m)),
-                "scaleOutCooldownSeconds": 60, "scaleInCooldownSeconds": 300, "latency": .object(latency)]])]
+            return [group(), autoscaler("hs", "HeteroScale", ["heteroScale": .object(heteroScaleSpec(t, margin: value ?? t.margin))])]
+        case .hybrid:
+            // HeteroScale exactly as the `heteroscale` candidate at this margin, above the `sla` candidate's plan
+            // (default interval, the derived profile) as a floor that covers a cold start ahead.
+            return [group(), autoscaler("hybrid", "Hybrid", [
+                "heteroScale": .object(heteroScaleSpec(t, margin: value ?? t.margin)),
+                "sla": .object(slaSpec(t, interval: 60, model: model, performance: performance)),
+                "hybrid": ["floorLookaheadSeconds": .double(HybridParameters.defaultFloorLookaheadSeconds)]])]
         case .latency:
             return [group(), autoscaler("latency", "Latency", ["heteroScale": [
-                "targetDecodeTPSPerInstance": .double(t.decodeTarget(t.margin)), "latency": .object(latency)]])]
+                "targetDecodeTPSPerInstance": .double(t.decodeTarget(t.margin)), "latency": .object(latencySpec(t))]])]
         case .sla:
-            var sla: JSONObject = ["adjustmentIntervalSeconds": .double(value ?? 60), "loadPredictor": "kalman",
-                                   "prefillGPUsPerInstance": .int(Int64(t.prefillGPUsPerInstance)),
-                                   "decodeGPUsPerInstance": .int(Int64(t.decodeGPUsPerInstance)),
-                                   "maxGPUBudget": .int(Int64(t.maxUnits * (r.prefill * t.prefillGPUsPerInstance + r.decode * t.decodeGPUsPerInstance))),
-                                   "minReplicasPerRole": 1]
-            if let ttft = t.sloTTFTms { sla["ttftMilliseconds"] = .double(ttft) }
-            if let tbt = t.sloTBTms { sla["itlMilliseconds"] = .double(tbt) }
-            if let profile = slaProfile(t, model: model, performance: performance, margin: t.margin) { sla["profile"] = profile }
-            return [group(), autoscaler("sla", "SLA", ["sla": .object(sla)])]
+            return [group(), autoscaler("sla", "SLA", ["sla": .object(slaSpec(t, interval: value ?? 60, model: model, performance: performance))])]
         case .independentTPS, .hpaGPU:
             func deployment(_ role: String, _ type: String, _ gpus: Int, _ replicas: Int) -> JSONValue {
                 let labels: JSONValue = ["app.kubernetes.io/name": .string(service), "heteroscale.io/role": .string(role),
                                          "heteroscale.io/gpu-type": .string(type), "heteroscale.io/gpus-per-instance": .string(String(gpus))]
-                // Selector and pod labels as a Deployment needs them; the serving container is the user's to add.
-                let selector: JSONValue = ["app.kubernetes.io/name": .string(service), "heteroscale.io/role": .string(role)]
-                return ["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": .string("\(service)-\(role)"), "labels": labels],
-                        "spec": ["replicas": .int(Int64(replicas)), "selector": ["matchLabels": selector],
-                                 "template": ["metadata": ["labels": labels]]]]
+                // Selector and pod labels as a Deployment needs them; without a template the serving container is
+                // the user's to add. A template is kept as written but for the group's ratio-gate readiness gate,
+                // and selected by its own labels (our labels are added to it only when it has none).
+                var selector: JSONValue = ["app.kubernetes.io/name": .string(service), "heteroscale.io/role": .string(role)]
+                var pod: JSONValue = ["metadata": ["labels": labels]]
+                if let template {
+                    pod = template.deploymentTemplate(role)
+                    if let own = pod["metadata"]?["labels"], case .object(let o) = own, !o.isEmpty {
+                        selector = own
+                    } else {
+                        var m: JSONObject = pod["metadata"]?.objectValue ?? [:]
+                        m["labels"] = labels
+                        if case .object(var p) = pod { p["metadata"] = .object(m); pod = .object(p) }
+                    }
+                }
+                var meta: JSONObject = ["name": .string("\(service)-\(role)"), "labels": labels]
+                if let ns = template?.metadata["namespace"] { meta["namespace"] = ns }
+                return ["apiVersion": "apps/v1", "kind": "Deployment", "metadata": .object(meta),
+                        "spec": ["replicas": .int(Int64(replicas)), "selector": ["matchLabels": selector], "template": pod]]
             }
             func hpa(_ role: String, _ replicas: Int, _ metric: String, _ target: Double) -> JSONValue {
-                ["apiVersion": "heteroscale.io/v1alpha1", "kind": "PodAutoscaler", "metadata": ["name": .string("\(service)-\(role)-hpa")],
+                ["apiVersion": "heteroscale.io/v1alpha1", "kind": "PodAutoscaler", "metadata": metadata("\(service)-\(role)-hpa"),
                  "spec": ["scaleTargetRef": ["apiVersion": "apps/v1", "kind": "Deployment", "name": .string("\(service)-\(role)")],
                           "minReplicas": .int(Int64(replicas)), "maxReplicas": .int(Int64(replicas * t.maxUnits)), "scalingStrategy": "HPA",
                           "metricsSources": [["metricSourceType": "pod", "targetMetric": .string(metric),
@@ -166,6 +188,39 @@ public enum CuratePolicyFactory {
             }
             return out
         }
+    }
+
+    /// `spec.heteroScale.latency`: the SLOs, the derived tiers, a 60 s cooldown.
+    static func latencySpec(_ t: CurateTargets) -> JSONObject {
+        var latency: JSONObject = [:]
+        if let tbt = t.sloTBTms { latency["tbtSLOMilliseconds"] = .double(tbt) }
+        if let ttft = t.sloTTFTms { latency["ttftSLOMilliseconds"] = .double(ttft) }
+        latency["tiers"] = .array(t.tiers.map { ["ratio": .double($0.ratio), "stepPercent": .double($0.stepPercent)] })
+        latency["cooldownSeconds"] = 60
+        return latency
+    }
+
+    /// `spec.heteroScale` of the `heteroscale` and `hybrid` candidates: the targets at `margin`, cooldowns 60/300 s,
+    /// the latency tiers.
+    static func heteroScaleSpec(_ t: CurateTargets, margin m: Double) -> JSONObject {
+        ["targetDecodeTPSPerInstance": .double(t.decodeTarget(m)), "targetPrefillTPSPerInstance": .double(t.prefillTarget(m)),
+         "scaleOutCooldownSeconds": 60, "scaleInCooldownSeconds": 300, "latency": .object(latencySpec(t))]
+    }
+
+    /// `spec.sla` of the `sla` and `hybrid` candidates: the kalman predictor planning every `interval` seconds, the
+    /// SLOs as targets, the GPU budget of `maxUnits` units, and the profile derived from the performance model
+    /// (none when the model has no profile for the pairing: the planner then learns one online).
+    static func slaSpec(_ t: CurateTargets, interval: Double, model: String, performance: PerformanceModel) -> JSONObject {
+        let r = t.ratio
+        var sla: JSONObject = ["adjustmentIntervalSeconds": .double(interval), "loadPredictor": "kalman",
+                               "prefillGPUsPerInstance": .int(Int64(t.prefillGPUsPerInstance)),
+                               "decodeGPUsPerInstance": .int(Int64(t.decodeGPUsPerInstance)),
+                               "maxGPUBudget": .int(Int64(t.maxUnits * (r.prefill * t.prefillGPUsPerInstance + r.decode * t.decodeGPUsPerInstance))),
+                               "minReplicasPerRole": 1]
+        if let ttft = t.sloTTFTms { sla["ttftMilliseconds"] = .double(ttft) }
+        if let tbt = t.sloTBTms { sla["itlMilliseconds"] = .double(tbt) }
+        if let profile = slaProfile(t, model: model, performance: performance, margin: t.margin) { sla["profile"] = profile }
+        return sla
     }
 
     /// The SLA planner's profile, read off the performance model at the chosen pairing — what a profiling run

@@ -120,8 +120,12 @@ public enum CurateRunner {
         return (Double(prompt) / Double(n), Double(output) / Double(n), Double(bins.values.max() ?? 0) / 60, end)
     }
 
-    public static func run(_ spec: CurateSpec, baseDirectory: String, jobs: Int, progress: Progress? = nil) throws -> CurateReport {
+    /// Runs the curation of `spec` (relative paths from `baseDirectory`) on `jobs` threads. With `template`, the
+    /// manifests carry the user's pod templates (and a DeploymentGroup template's name, namespace and placement).
+    public static func run(_ spec: CurateSpec, baseDirectory: String, jobs: Int, template: CurateTemplate? = nil,
+                           progress: Progress? = nil) throws -> CurateReport {
         try spec.validate(baseDirectory: baseDirectory)
+        try template?.check(spec)
         let probeScenario = try CurateScenario.make(spec, cluster: ["nodePools": []], policies: [])
         let performance = try probeScenario.performanceModel(baseDirectory: baseDirectory)
         for (role, r) in [("prefill", spec.roles.prefill), ("decode", spec.roles.decode)] {
@@ -171,16 +175,11 @@ public enum CurateRunner {
             kneeTTFTP90ms: knee.ttftP90ms, kneeTBTP90ms: knee.tbtP90ms, maxBatchSize: spec.maxBatchSize ?? 256)
 
         // Step 2: every candidate policy × value over the workload, on a cluster that holds maxUnits units.
-        let service = ScenarioRunner.safeName(spec.name ?? "llm").lowercased()
-        var runs: [(name: String, strategy: CurateStrategy, value: Double?, manifests: [JSONValue])] = []
-        for c in spec.candidatePolicies {
-            let values: [Double?] = c.values.map { $0.map(Optional.some) } ?? c.strategy.defaultValues(margin: spec.margin)
-            for v in values {
-                let name = CuratePolicyFactory.name(c.strategy, v)
-                if runs.contains(where: { $0.name == name }) { continue }
-                runs.append((name, c.strategy, v, CuratePolicyFactory.manifests(c.strategy, value: v, targets: targets, service: service,
-                                                                               model: spec.model, performance: performance)))
-            }
+        let service = template?.name ?? ScenarioRunner.safeName(spec.name ?? "llm").lowercased()
+        let runs = candidatePolicies(spec).map { c in
+            (name: c.name, strategy: c.strategy, value: c.value,
+             manifests: CuratePolicyFactory.manifests(c.strategy, value: c.value, targets: targets, service: service,
+                                                      model: spec.model, performance: performance, template: template))
         }
         var stepWorkload = spec.workload
         if stepWorkload.seed == nil { stepWorkload.seed = spec.seed }
@@ -212,6 +211,20 @@ public enum CurateRunner {
         return CurateReport(name: spec.name ?? "curate", objective: objective, stress: stress, chosen: chosen, targets: targets,
                             pastKnee: pastKnee, policies: results, peakRate: workload.peak, sloAttainmentTarget: target,
                             stressAttainmentTarget: spec.stressAttainment, unitsPerProbe: spec.stress?.units ?? 1, minUnitsAtPeak: spec.minUnitsAtPeak, scenario: scenarioFile)
+    }
+
+    /// Step 2's candidates in the file's order: each strategy × each of its values (its defaults when it gives
+    /// none), named as in the tables (`hybrid@0.8`); a name given twice runs once.
+    public static func candidatePolicies(_ spec: CurateSpec) -> [(name: String, strategy: CurateStrategy, value: Double?)] {
+        var out: [(name: String, strategy: CurateStrategy, value: Double?)] = []
+        for c in spec.candidatePolicies {
+            let values: [Double?] = c.values.map { $0.map(Optional.some) } ?? c.strategy.defaultValues(margin: spec.margin)
+            for v in values {
+                let name = CuratePolicyFactory.name(c.strategy, v)
+                if !out.contains(where: { $0.name == name }) { out.append((name, c.strategy, v)) }
+            }
+        }
+        return out
     }
 
     /// Feasible policies first, best objective first (ties: fewer GPU-hours, then name); then the infeasible

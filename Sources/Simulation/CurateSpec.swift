@@ -21,6 +21,7 @@ import YAML
 /// ratios: ["1:1", "1:2", "2:3", "1:3"]                       # prefill:decode instances of one unit
 /// policies:                                                   # candidates and the parameter values searched
 ///   - {strategy: heteroscale, values: [0.7, 0.8]}            # safety margins on the knee TPS
+///   - {strategy: hybrid, values: [0.7, 0.8]}                 # the same margins, above the SLA planner's floor
 ///   - {strategy: hpa-gpu, values: [70]}                      # GPU utilisation targets (percent)
 /// ```
 ///

@@ -3,7 +3,7 @@ import Foundation
 import Simulation
 import YAML
 
-/// `heteroscale curate CURATE.yaml [-o table|yaml|json] [--out DIR] [--jobs N] [--plots]`.
+/// `heteroscale curate CURATE.yaml [-o table|yaml|json] [--out DIR] [--jobs N] [--template FILE] [--plots]`.
 struct CurateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "curate",
@@ -14,7 +14,11 @@ struct CurateCommand: ParsableCommand {
             simulates every candidate policy over the workload and ranks them by the objective subject to SLO attainment. \
             Prints the tables (table), the recommended DeploymentGroup and PodAutoscaler (yaml) or everything (json); \
             --out writes stress_probes.csv, ratios.csv, policies.csv, recommended.yaml, scenario.yaml (step 2 for \
-            `heteroscale simulate`), report.txt. See docs/curation.md.
+            `heteroscale simulate`), report.txt. Candidate policies: heteroscale, hybrid (HeteroScale above an SLA-planner \
+            floor), sla, latency, independent-tps, hpa-gpu. --template FILE: the recommended DeploymentGroup (and the \
+            baselines' Deployments) carry the pod templates of FILE (a DeploymentGroup with roles prefill and decode, \
+            or a Deployment per role) instead of none; curation changes only replicas, ratio, GPU types and bounds. \
+            See docs/curation.md.
             """)
 
     @Argument(help: "The curation YAML file.")
@@ -29,6 +33,9 @@ struct CurateCommand: ParsableCommand {
     @Option(name: .long, help: "Simulations at once (default: the number of cores).")
     var jobs: Int?
 
+    @Option(name: .long, help: ArgumentHelp("A DeploymentGroup (roles prefill and decode) or a Deployment per role whose pod templates the recommended manifests carry verbatim.", valueName: "FILE"))
+    var template: String?
+
     @Flag(name: .long, help: "With --out: draw the plots (tools/plot_curate.py; .venv/bin/python if present, else python3).")
     var plots = false
 
@@ -39,9 +46,10 @@ struct CurateCommand: ParsableCommand {
         let report: CurateReport
         do {
             let spec = try CurateSpec.load(path: file)
+            let template = try self.template.map { try CurateTemplate.load(path: $0) }
             let base = URL(fileURLWithPath: file).deletingLastPathComponent().path
             let tty = isatty(STDERR_FILENO) == 1
-            report = try CurateRunner.run(spec, baseDirectory: base, jobs: jobs) { step, done, total in
+            report = try CurateRunner.run(spec, baseDirectory: base, jobs: jobs, template: template) { step, done, total in
                 let line = "curate: \(step) \(done)/\(total)"
                 FileHandle.standardError.write(Data((tty ? "\r\u{1B}[2K" + line : line + "\n").utf8))
             }

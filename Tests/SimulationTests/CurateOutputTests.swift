@@ -30,6 +30,7 @@ import YAML
         simulation: {coldStartSeconds: 30}
         policies:
           - {strategy: heteroscale, values: [0.7, 0.9]}
+          - {strategy: hybrid, values: [0.9]}
           - {strategy: sla, values: [30]}
           - {strategy: latency}
           - {strategy: independent-tps}
