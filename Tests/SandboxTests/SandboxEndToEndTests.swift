@@ -17,7 +17,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
     static let port = 18000
 
     /// The default scenario's cluster and model, a shorter load (simulated seconds from the first instance in
-    /// service): 12 s at 2 req/s (256 decode tokens/s: the minimum of 3), 8 req/s (1,024 tokens/s: 6 instances at
+    /// service): 12 s at 1 req/s (128 decode tokens/s: the minimum of 3), 8 req/s (1,024 tokens/s: 6 instances at
     /// 150 each) until 32 s, then 1 req/s (back to 3). Cold start 2 s.
     static func scenario(_ dir: TestDirectory) throws -> String {
         let profiles = "\(repositoryRoot)/samples/profiles"
@@ -30,7 +30,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
                 - {name: h100, count: 2, gpus: 8, gpuType: h100-80gb, s1: mp-h100, s2: bp-1}
                 - {name: h20, count: 3, gpus: 8, gpuType: h20, s1: mp-h20, s2: bp-1}
             workload:
-              arrivals: {kind: piecewise, points: [{time: 0, rate: 2}, {time: 12, rate: 2}, {time: 13, rate: 8}, {time: 32, rate: 8}, {time: 33, rate: 1}]}
+              arrivals: {kind: piecewise, points: [{time: 0, rate: 1}, {time: 12, rate: 1}, {time: 13, rate: 8}, {time: 32, rate: 8}, {time: 33, rate: 1}]}
               sizes: {constant: {prompt: 512, output: 128}}
               duration: 600
             seed: 3
