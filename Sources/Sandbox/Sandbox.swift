@@ -41,6 +41,7 @@ public final class Sandbox: Sendable {
     let logger: Logger
     private let clock = ContinuousClock()
     private let origin: ContinuousClock.Instant
+    /// The instances, their listeners, and the pods whose instance could not be added (not retried: logged once).
     private let state = Mutex<(tracked: [String: TrackedInstance], listeners: [String: HTTPEndpoints], failed: Set<String>)>(([:], [:], []))
     private let tasks = Mutex<[Task<Void, Never>]>([])
     private let running = Mutex<(controller: HeteroScaleManager?, metrics: HTTPEndpoints?, server: String?)>((nil, nil, nil))
@@ -142,21 +143,29 @@ public final class Sandbox: Sendable {
     /// One pass: plan against the pods, apply the actions.
     func reconcile(_ pods: [PodView]) async {
         let now = wallNow()
-        let tracked = state.withLock { $0.tracked }
-        let byKey = Dictionary(pods.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        for action in planner.plan(pods: pods, tracked: tracked, now: now) {
+        let keys = Set(pods.map(\.key))
+        let (tracked, failed) = state.withLock { s in
+            s.failed.formIntersection(keys)
+            return (s.tracked, s.failed)
+        }
+        for action in planner.plan(pods: pods.filter { !failed.contains($0.key) }, tracked: tracked, now: now) {
             do {
-                try await apply(action, pod: byKey, now: now)
+                try await apply(action, now: now)
             } catch {
                 logger.warning("data plane", metadata: ["action": "\(action)", "error": "\(error)"])
             }
         }
     }
 
-    private func apply(_ action: SandboxAction, pod: [String: PodView], now: Double) async throws {
+    private func apply(_ action: SandboxAction, now: Double) async throws {
         switch action {
         case .add(let id, let pool, let gpu, let node):
-            try engine.add(id: id, pool: pool, gpuType: gpu, node: node)
+            do {
+                try engine.add(id: id, pool: pool, gpuType: gpu, node: node)
+            } catch {
+                state.withLock { _ = $0.failed.insert(id) }
+                throw error
+            }
             state.withLock { $0.tracked[id] = TrackedInstance(pool: pool, gpuType: gpu, node: node, boundAt: now) }
             let wait = planner.coldStartWallSeconds(pool: pool, gpuType: gpu)
             logger.info("instance starting", metadata: ["pod": "\(id)", "pool": "\(pool)", "gpu": "\(gpu)", "node": "\(node ?? "-")",
@@ -181,8 +190,9 @@ public final class Sandbox: Sendable {
                 }
                 logger.info("serving /metrics", metadata: ["pod": "\(id)", "address": "\(address)"])
             } catch {
-                let first = state.withLock { $0.failed.insert(address).inserted }
-                if first { throw error }
+                // Not retried (a bind fails the same way every time): the pod runs without a /metrics endpoint.
+                state.withLock { $0.tracked[id]?.listener = "unavailable: \(address)" }
+                throw error
             }
         case .serve(let id, let serving):
             try engine.setServing(id: id, serving)
