@@ -117,7 +117,7 @@ public final class Sandbox: Sendable {
 
     /// The controller's `/metrics` address (`127.0.0.1:PORT`), when it serves one.
     public var controllerMetricsAddress: String? {
-        running.withLock { r in r.metrics.map { "\(r.metrics!.host):\($0.port)" } }
+        running.withLock { r in r.metrics.map { "\($0.host):\($0.port)" } }
     }
 
     /// Stops the controller, the data plane, the listeners and the emulator.

@@ -23,7 +23,7 @@ struct SandboxCommand: AsyncParsableCommand {
             controller's ticks, windows and cooldowns stay wall-clock, and counter rates (tokens/s) read N times \
             higher at --speed N: see docs/sandbox.md before compressing time.
 
-            Default scenario: samples/simulation/sandbox.yaml (2 H100 + 2 H20 nodes, llama2-70b TP4, a load that \
+            Default scenario: samples/simulation/sandbox.yaml (2 H100 + 3 H20 nodes, llama2-70b TP4, a load that \
             ramps up and down over about two minutes). Stop with Ctrl-C.
             """
     )
