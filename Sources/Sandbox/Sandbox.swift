@@ -39,8 +39,8 @@ public final class Sandbox: Sendable {
     public let engine: SandboxEngine
     let planner: SandboxPlanner
     let logger: Logger
-    private let clock = ContinuousClock()
-    private let origin: ContinuousClock.Instant
+    /// Wall-clock seconds since the sandbox was created (the planner's and the engine's clock).
+    private let wallNow: @Sendable () -> Double
     /// The instances, their listeners, and the pods whose instance could not be added (not retried: logged once).
     private let state = Mutex<(tracked: [String: TrackedInstance], listeners: [String: HTTPEndpoints], failed: Set<String>)>(([:], [:], []))
     private let tasks = Mutex<[Task<Void, Never>]>([])
@@ -56,23 +56,18 @@ public final class Sandbox: Sendable {
         // the kubelet's own timer is set out of reach; a pod's start-delay annotation still overrides it.
         config.kubelet = KubeletOptions(readyDelay: .seconds(10 * 365 * 86_400), podIPPrefix: options.podIPPrefix)
         emulator = KubeEmulator(configuration: config)
+        let clock = ContinuousClock()
         let origin = clock.now
-        self.origin = origin
-        let clock = self.clock
         let wallClock: @Sendable () -> Double = {
             let d = origin.duration(to: clock.now).components
             return Double(d.seconds) + Double(d.attoseconds) * 1e-18
         }
+        wallNow = wallClock
         engine = SandboxEngine(engine: try LiveEngine(config: scenario.config, stream: try scenario.makeStream()),
                                speed: options.speed, wallClock: wallClock)
         planner = SandboxPlanner(catalog: scenario.catalog, nodeGPUTypes: scenario.nodeGPUTypes, speed: options.speed) {
             [scenario] role, gpu in scenario.coldStart(role: role, gpuType: gpu)
         }
-    }
-
-    private func wallNow() -> Double {
-        let d = origin.duration(to: clock.now).components
-        return Double(d.seconds) + Double(d.attoseconds) * 1e-18
     }
 
     /// Starts the emulator (nodes, CRDs), the data plane and the controller; returns the API server URL.
