@@ -33,21 +33,23 @@ test: deps
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_BUILD_FLAGS)
 
-## The main job for now, on a release build: the CLI; a replay of a recorded KPA burst through the real
-## strategy code; the diurnal P/D simulation comparing nine policies (results in results/); the controller
-## end to end against the loopback API emulator with stand-in model servers; doctor.
+## The main job for now, on a release build: the CLI; the sandbox (main act: a simulated P/D cluster with the
+## controller in one process, driven with kubectl: samples/sandbox/ scales out and in with the scenario's load);
+## a replay of a recorded KPA burst through the real strategy code; the diurnal P/D simulation comparing nine
+## policies (results in results/); doctor. (tools/demo_controller.sh, the controller as its own process with
+## stand-in model servers, still runs by hand.)
 HS := .build/release/heteroscale
 demo: release
 	$(HS) version
+	@echo
+	@echo "== heteroscale sandbox: 2 H100 + 3 H20 nodes, simulated vLLM pods, the controller; kubectl apply -f samples/sandbox/ =="
+	@if command -v kubectl > /dev/null; then tools/demo_sandbox.sh $(HS); else echo "(skipped: kubectl is not installed)"; fi
 	@echo
 	@echo "== heteroscale replay: a KPA PodAutoscaler over recorded metrics =="
 	$(HS) replay --autoscaler samples/autoscaling/kpa.yaml --metrics samples/replay/kpa-burst.csv
 	@echo
 	@echo "== heteroscale simulate: a compressed diurnal day of Azure conv requests on H100 prefill + H20 decode, nine policies =="
 	$(HS) simulate samples/simulation/pd-conv-diurnal.yaml --out results/pd-conv-diurnal
-	@echo
-	@echo "== heteroscale controller: the API emulator, stand-in vLLM pods, kubectl apply samples/autoscaling/kpa.yaml =="
-	@if command -v kubectl > /dev/null; then tools/demo_controller.sh $(HS); else echo "(skipped: kubectl is not installed)"; fi
 	@echo
 	@echo "== heteroscale doctor against a throw-away loopback API (heteroscale emulator) =="
 	@rm -f .build/demo.kubeconfig; \

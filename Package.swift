@@ -68,10 +68,18 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // `heteroscale sandbox`: the emulator, the simulator as the data plane and the controller in one process.
+        .target(
+            name: "Sandbox",
+            dependencies: [
+                "YAML", "KubeAPI", "KubeClient", "KubeRuntime", "Placement", "Simulation", "KubeEmulator", "Controller", "Metrics",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "heteroscale",
             dependencies: [
-                "YAML", "KubeAPI", "KubeClient", "KubeRuntime", "Autoscaling", "Placement", "Simulation", "KubeEmulator", "Controller", "Metrics",
+                "YAML", "KubeAPI", "KubeClient", "KubeRuntime", "Autoscaling", "Placement", "Simulation", "KubeEmulator", "Controller", "Metrics", "Sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -88,6 +96,7 @@ let package = Package(
         .testTarget(name: "ControllerTests", dependencies: ["Controller", "Metrics", "TestSupport", "KubeEmulator", "KubeRuntime", "KubeClient", "KubeAPI", "Autoscaling", "Placement", "YAML"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Autoscaling", "Placement", "YAML", "TestSupport", "Metrics", "KubeAPI"]),
         .testTarget(name: "AutoscalingTests", dependencies: ["Autoscaling", "KubeAPI", "YAML"], exclude: ["Fixtures"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Simulation", "TestSupport", "KubeClient", "YAML"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "KubeAPI", "YAML", "TestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -59,6 +59,21 @@ extension KubeEmulator {
             return s.startContainers(uids: uids)
         }
     }
+
+    /// Starts, now, the containers of the named bound pods in `namespace` that are still waiting for their start
+    /// delay; returns how many started. The sandbox uses it as its container runtime: a pod's containers start
+    /// when the simulated engine's cold start is over.
+    @discardableResult
+    public func startContainers(namespace: String, names: [String]) -> Int {
+        let wanted = Set(names)
+        return engine.state.withLock { s in
+            let podDef = s.defs.first { $0.group.isEmpty && $0.plural == "pods" }!
+            let uids = (s.objects[podDef.storeKey] ?? [:]).values.filter { p in
+                p["metadata"]?["namespace"]?.stringValue == namespace && wanted.contains(p["metadata"]?["name"]?.stringValue ?? "")
+            }.compactMap { $0["metadata"]?["uid"]?.stringValue }
+            return s.startContainers(uids: uids)
+        }
+    }
 }
 
 extension StoreState {

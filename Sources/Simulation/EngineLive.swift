@@ -73,6 +73,7 @@ public final class LiveEngine {
         config.autoscalers = []
         config.gates = [:]
         sim = try Simulator(config: config, stream: stream)
+        sim.exposesMetrics = true
         for p in sim.pools.indices { sim.pools[p].desired = 0 }
         try sim.pullArrival()
         sim.queue.push(.scrape, at: config.scrapeInterval)
@@ -213,6 +214,15 @@ public final class LiveEngine {
             kvCapacityTokens: inst.kvCapacity, kvUsage: Double(inst.kvUsed) / Double(inst.kvCapacity),
             promptTokensTotal: inst.promptTokensTotal, generationTokensTotal: inst.generationTokensTotal,
             preemptionsTotal: inst.preemptions, sample: inst.sample)
+    }
+
+    /// What the instance's `/metrics` serves now (Prometheus text format 0.0.4, vLLM's families and labels, the
+    /// pool's model as `model_name`; the same writer as the batch run's `observation: text` path). Nil: unknown
+    /// id. Counters and histograms are cumulative since `addInstance`.
+    public func metricsText(_ id: String) -> String? {
+        guard let i = index[id] else { return nil }
+        let inst = sim.instances[i]
+        return inst.metricsText(model: sim.pools[inst.pool].spec.model)
     }
 
     func instance(named id: String) throws -> SimInstance {

@@ -200,8 +200,8 @@ public final class Simulator {
     var autoscalers: [AutoscalerRuntime] = []
     var current = IntervalAggregate()
     /// Instances keep vLLM's counters and histograms only when an autoscaler reads them (runs without
-    /// autoscalers pay nothing for the exposition).
-    let exposesMetrics: Bool
+    /// autoscalers pay nothing for the exposition); a live engine always keeps them (its pods serve `/metrics`).
+    var exposesMetrics: Bool
 
     /// Called after every autoscaler decision with what it observed (tests, tracing); when set, the
     /// instances' `/metrics` text is rendered for it on either `ObservationPath`.

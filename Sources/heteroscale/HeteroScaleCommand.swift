@@ -8,7 +8,7 @@ struct HeteroScaleCommand: AsyncParsableCommand {
         commandName: "heteroscale",
         abstract: "Autoscaling for LLM inference on Kubernetes, above all prefill/decode disaggregated serving.",
         version: HeteroScaleVersion.string,
-        subcommands: [VersionCommand.self, ControllerCommand.self, DoctorCommand.self, ReplayCommand.self, SimulateCommand.self, SweepCommand.self, CurateCommand.self, PlaceCommand.self, EmulatorCommand.self, BenchControllerCommand.self]
+        subcommands: [VersionCommand.self, SandboxCommand.self, ControllerCommand.self, DoctorCommand.self, ReplayCommand.self, SimulateCommand.self, SweepCommand.self, CurateCommand.self, PlaceCommand.self, EmulatorCommand.self, BenchControllerCommand.self]
     )
 
     /// A parent may start us with SIGTERM/SIGINT blocked (test runners, some supervisors); the mask is

@@ -97,6 +97,12 @@ struct PodLifecycleTests {
             let started = try await client.json(path: "\(pods)/\(first)")
             #expect(condition(started, "Ready")?["status"]?.stringValue == "True" && started["status"]?["podIP"] != nil)
             #expect(try await client.json(path: "\(deployments)/slow")["status"]?["readyReplicas"]?.intValue == 1)
+            // By name (the sandbox's container runtime): the other pod; an unknown or started name starts nothing.
+            let second = try #require(slow.last?["metadata"]?["name"]?.stringValue)
+            #expect(emulator.startContainers(namespace: "default", names: [first, "nope"]) == 0)
+            #expect(emulator.startContainers(namespace: "other", names: [second]) == 0)
+            #expect(emulator.startContainers(namespace: "default", names: [second]) == 1)
+            #expect(try await client.json(path: "\(deployments)/slow")["status"]?["readyReplicas"]?.intValue == 2)
         }
     }
 

@@ -279,7 +279,7 @@ import YAML
 @Suite struct SampleScenarioTests {
     @Test(arguments: [
         "pd-code-steady.yaml", "pd-conv-diurnal.yaml", "pd-hetero-cost.yaml", "pd-topology.yaml", "splitwise-fixed.yaml",
-        "splitwise-long.yaml",
+        "splitwise-long.yaml", "sandbox.yaml",
     ])
     func everySampleScenarioPassesTheChecks(name: String) throws {
         let path = Paths.repo("samples/simulation/\(name)")
