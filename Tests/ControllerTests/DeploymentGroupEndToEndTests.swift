@@ -221,6 +221,7 @@ struct PDCluster {
                 scaleInThreshold: 0.1
                 scaleOutCooldownSeconds: 1
                 scaleInCooldownSeconds: 1
+                scaleInStabilizationSeconds: 1
                 latency: {tbtSLOMilliseconds: 50, cooldownSeconds: 600, tiers: [{ratio: 1000, stepPercent: 10}]}
             """)
         let controller = try await ControllerProcess(kubeconfig: pd.cluster.kubeconfig)
@@ -252,12 +253,20 @@ struct PDCluster {
         }
         #expect(try await pd.pods("llama").count == 6, "nothing deleted while the SLO is breached")
 
-        // Latency recovers: observed again, and after the window the victims go, exactly down to 1:2.
+        // Latency recovers: observed again, and after the window the victims go, exactly down to 1:2 — the
+        // observed pods themselves, not others (the pods that served through the window keep serving).
         try await engines.setInterTokenLatency(0.02)
+        var victims: Set<String> = []
+        await eventually("three victims observed again") {
+            victims = Set(try await pd.pods("llama").filter { $0.value.gate == "False" }.keys)
+            return victims.count == 3
+        }
+        let serving = Set(try await pd.pods("llama").keys).subtracting(victims)
         await eventually("deleted after the window") {
             let pods = try await pd.pods("llama")
             return pods.count == 3 && pods.values.filter(\.ready).count == 3
         }
+        #expect(Set(try await pd.pods("llama").keys) == serving, "victims \(victims.sorted())")
         #expect(try await pd.readyRoles("llama") == ["prefill": 1, "decode": 2])
         #expect(try await pd.events("llama").contains { $0.reason == "SoftScaleIn" && $0.note.contains("deleting") })
     }

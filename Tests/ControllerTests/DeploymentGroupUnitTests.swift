@@ -112,15 +112,19 @@ private let pd = """
         #expect(name != ChildDeployments.name(group: group, role: role, placement: placement + "x"))
     }
 
-    private func pod(_ name: String, _ role: String, ready: Bool, since: Double = 0, soft: Bool = false) -> GroupPod {
+    private func pod(_ name: String, _ role: String, ready: Bool, since: Double = 0, soft: Bool = false, retiring: Bool = false,
+                     deleting: Bool = false) -> GroupPod {
         var conditions: [JSONValue] = [["type": "ContainersReady", "status": ready ? "True" : "False",
                                         "lastTransitionTime": .string(RFC3339.format(Date(timeIntervalSince1970: 1000 + since), fractionDigits: 0))]]
         conditions.append(["type": "Ready", "status": "False"])
         var annotations = JSONObject()
         if soft { annotations[ChildDeployments.softScaleInAnnotation] = "2026-01-01T00:00:00Z" }
+        if retiring { annotations[ChildDeployments.softScaleInRetiringAnnotation] = "2026-01-01T00:00:10Z" }
+        var metadata: JSONObject = ["name": .string(name), "labels": ["heteroscale.io/group": "llama", "heteroscale.io/role": .string(role),
+                                                                      "heteroscale.io/placement": "p"], "annotations": .object(annotations)]
+        if deleting { metadata["deletionTimestamp"] = "2026-01-01T00:00:20Z" }
         let object: JSONValue = [
-            "metadata": ["name": .string(name), "labels": ["heteroscale.io/group": "llama", "heteroscale.io/role": .string(role),
-                                                           "heteroscale.io/placement": "p"], "annotations": .object(annotations)],
+            "metadata": .object(metadata),
             "status": ["phase": "Running", "conditions": .array(conditions)],
         ]
         return GroupPod(object, gateCondition: "heteroscale.io/pd-ratio")!
@@ -145,6 +149,32 @@ private let pd = """
         // Decode all cold: no prefill admitted.
         let cold = RatioGatePlan(spec: spec, pods: [pod("p1", "prefill", ready: true), pod("d1", "decode", ready: false)])
         #expect(cold.roles.map(\.admitted) == [0, 0])
+    }
+
+    /// A soft-scaled-in pod is observed (restorable, counted in its child) until its observation ends; then it
+    /// is retiring: still out of service (so the ReplicaSet, which deletes not-ready pods first, removes it and not
+    /// a serving one), no longer observed (its child was lowered by it, once).
+    @Test(arguments: [
+        (false, false, false, false, nil),
+        (true, false, false, true, "observed before deletion (soft scale-in)"),
+        (true, true, false, false, "being removed after its soft scale-in"),
+        (true, true, true, false, nil),
+    ] as [(Bool, Bool, Bool, Bool, String?)])
+    func softScaleInStates(soft: Bool, retiring: Bool, deleting: Bool, observed: Bool, gateMessage: String?) throws {
+        let p = pod("d9", "decode", ready: true, soft: soft, retiring: retiring, deleting: deleting)
+        #expect(p.observed == observed)
+        #expect(p.retiring == retiring)
+        let plan = RatioGatePlan(spec: try group(pd).spec, pods: [pod("p1", "prefill", ready: true), pod("d1", "decode", ready: true),
+                                                                   pod("d2", "decode", ready: true), p])
+        if let gateMessage {
+            #expect(plan.verdicts["d9"]?.admitted == false)
+            #expect(plan.verdicts["d9"]?.message.contains(gateMessage) == true)
+            #expect(plan.roles.map(\.ready) == [1, 2], "out of service: not counted as ready")
+        } else if deleting {
+            #expect(plan.verdicts["d9"] == nil)
+        } else {
+            #expect(plan.roles.map(\.ready) == [1, 3])
+        }
     }
 
     @Test func scaleInTakesThePreferredNodesThenUnreadyThenYoungest() {

@@ -93,6 +93,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
             scaleInThreshold: 0.1
             scaleOutCooldownSeconds: 2
             scaleInCooldownSeconds: 3
+            scaleInStabilizationSeconds: 2
         """
 
     /// The `heteroscale` executable built beside the test bundle.

@@ -16,6 +16,10 @@ public enum ChildDeployments {
     public static let victimCost = "-1000"
     /// The pod annotation marking an instance under a soft scale-in's observation (RFC 3339 since when).
     public static let softScaleInAnnotation = "heteroscale.io/soft-scale-in-since"
+    /// Set on a soft-scaled-in pod whose observation ended without a restore: it is being removed. It keeps
+    /// `softScaleInAnnotation` (so the gate keeps it out of service, its `Ready` False, and the ReplicaSet deletes
+    /// it before any ready pod) but no longer counts as observed (its child was lowered by it).
+    public static let softScaleInRetiringAnnotation = "heteroscale.io/soft-scale-in-retiring"
     /// A hash of the child's rendered pod template: it is updated when that changes, not when the API server
     /// defaults fields of the stored one.
     public static let templateHashAnnotation = "heteroscale.io/template-hash"

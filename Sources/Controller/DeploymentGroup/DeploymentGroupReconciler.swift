@@ -13,6 +13,8 @@ public struct DeploymentGroupReconcilerOptions: Sendable {
     public var resync: Duration = .seconds(10)
     /// While instances are under a soft scale-in's observation, look this often (restore on an SLO breach).
     public var softScaleInCheck: Duration = .seconds(2)
+    /// How long a pod may stay after its soft scale-in ended (retiring) before the controller deletes it itself.
+    public var retiringGrace: Duration = .seconds(30)
     /// The shortest requeue after a failure.
     public var minimumRetry: Duration = .seconds(5)
     /// Node labels of the topology.
@@ -111,7 +113,7 @@ public final class DeploymentGroupReconciler<C: Clock>: Reconciler where C.Durat
         let plan = try placementPlan(for: group, key: key, desired: desired)
         let result = plan.group(namespace: key.namespace, key.name)
         var wanted: [String: ChildDeployments.Child] = [:]
-        let soft = Dictionary(grouping: groupPods.filter { $0.softScaleInSince != nil && !$0.deleting }) { "\($0.role)|\($0.placement)" }
+        let soft = Dictionary(grouping: groupPods.filter(\.observed)) { "\($0.role)|\($0.placement)" }
         for p in result?.placements ?? [] {
             for (role, allocation) in p.roles {
                 let child = ChildDeployments.Child(
@@ -173,7 +175,7 @@ public final class DeploymentGroupReconciler<C: Clock>: Reconciler where C.Durat
             pods: groupPods, children: childrenOf(key), now: now)
         try await writeStatus(key, object, status)
         exportConditions(key, status)
-        let observing = groupPods.contains { $0.softScaleInSince != nil && !$0.deleting }
+        let observing = groupPods.contains { $0.observed || ($0.retiring && !$0.deleting) }
         return .requeueAfter(observing ? options.softScaleInCheck : options.resync)
     }
 
@@ -210,7 +212,7 @@ public final class DeploymentGroupReconciler<C: Clock>: Reconciler where C.Durat
                   DeploymentGroupValidation.validate(g.spec).isEmpty else { continue }
             let gKey = ObjectKey(namespace: g.metadata.namespace ?? "default", name: name)
             let gate = g.spec.gate?.conditionType ?? ChildDeployments.defaultGateCondition
-            let observed = podsOf(gKey, gateCondition: gate).filter { $0.softScaleInSince != nil && !$0.deleting }
+            let observed = podsOf(gKey, gateCondition: gate).filter(\.observed)
             let existing = Self.existingPlacements(childrenOf(gKey), observed: observed)
             do {
                 requests.append(try PlacementRequest(group: g, existing: existing, desired: gKey == key ? desired : RatioApportionment.split(g.spec)))
@@ -309,11 +311,27 @@ public final class DeploymentGroupReconciler<C: Clock>: Reconciler where C.Durat
     }
 
     /// Restores observed instances (scale-up, or a latency SLO breach of a PodAutoscaler on the group) or,
-    /// after `observationSeconds`, deletes them: deletion cost, then the child's replicas lowered by the apply.
+    /// after `observationSeconds`, deletes them: deletion cost and the retiring mark, then the child's replicas
+    /// lowered. The victims stay out of service until they are gone: re-admitting them before the child is
+    /// lowered would let the gate take other pods out instead, and the ReplicaSet deletes not-ready pods first
+    /// (before it looks at the deletion cost), i.e. the pods that had been serving.
     private func progressSoftScaleIn(_ group: DeploymentGroup, key: ObjectKey, subject: EventSubject, desired: [Int],
                                      pods: [GroupPod], now: Date) async throws -> Bool {
-        let observed = pods.filter { $0.softScaleInSince != nil && !$0.deleting }
-        guard !observed.isEmpty else { return false }
+        // A retiring pod the ReplicaSet has not removed (a scale-up raised its child again before it could) is
+        // deleted here: it would otherwise stay out of service for good. Its child replaces it if it still wants it.
+        var removedStale = false
+        for pod in pods where pod.retiring && !pod.deleting && now.timeIntervalSince(pod.retiringSince ?? now) >= options.retiringGrace.seconds {
+            do {
+                _ = try await client.delete(.pods, namespace: key.namespace, name: pod.name)
+                removedStale = true
+                await recorder.record(subject, type: .normal, reason: "SoftScaleIn", action: "ScaleIn",
+                                      note: "deleting \(pod.name): still there \(Int(options.retiringGrace.seconds)) s after its soft scale-in ended")
+            } catch let e as KubeAPIError where e.isNotFound {
+                continue
+            }
+        }
+        let observed = pods.filter(\.observed)
+        guard !observed.isEmpty else { return removedStale }
         var restore: [GroupPod] = []
         let breach = sloBreach(key)
         if let breach {
@@ -339,15 +357,24 @@ public final class DeploymentGroupReconciler<C: Clock>: Reconciler where C.Durat
         let window = group.spec.softScaleIn?.observationSeconds ?? 0
         let expired = observed.filter { pod in !restore.contains(pod) && now.timeIntervalSince(pod.softScaleInSince ?? now) >= window }
         if !expired.isEmpty {
-            try await setDeletionCost(expired, namespace: key.namespace)
-            // The apply below lowers each child by its expired pods (they no longer count as observed).
+            // Deletion cost and the retiring mark in one patch per pod; the soft-scale-in annotation stays, so the
+            // gate keeps them out. From here they no longer count as observed: the children are lowered by them
+            // (below, and by every later apply), once.
+            var retiring: [GroupPod] = []
             for pod in expired {
-                _ = try? await client.patch(.pods, namespace: key.namespace, name: pod.name, type: .merge,
-                                            ["metadata": ["annotations": [ChildDeployments.softScaleInAnnotation: .null]]])
+                do {
+                    _ = try await client.patch(.pods, namespace: key.namespace, name: pod.name, type: .merge, ["metadata": ["annotations": [
+                        ChildDeployments.deletionCostAnnotation: .string(ChildDeployments.victimCost),
+                        ChildDeployments.softScaleInRetiringAnnotation: .string(RFC3339.format(now, fractionDigits: 0)),
+                    ]]])
+                    retiring.append(pod)
+                } catch let e as KubeAPIError where e.isNotFound {
+                    continue
+                }
             }
             await recorder.record(subject, type: .normal, reason: "SoftScaleIn", action: "ScaleIn",
                                   note: "observed \(Int(window)) s without an SLO breach: deleting \(expired.map(\.name).joined(separator: ", "))")
-            try await lowerChildren(key, by: expired)
+            try await lowerChildren(key, by: retiring)
         }
         return !restore.isEmpty || !expired.isEmpty
     }

@@ -39,7 +39,7 @@ public enum DeploymentGroupStatusBuilder {
             }
         }
         s.placementCount = s.placements?.count ?? 0
-        let observed = live.filter { $0.softScaleInSince != nil }
+        let observed = live.filter(\.observed)
         s.softScaledIn = observed.isEmpty ? nil : observed.map {
             SoftScaledInstance(pod: $0.name, role: $0.role, since: RFC3339.format($0.softScaleInSince ?? now, fractionDigits: 0))
         }

@@ -20,6 +20,9 @@ public struct GroupPod: Sendable, Hashable {
     public var gate: Bool?
     /// Under a soft scale-in's observation since then.
     public var softScaleInSince: Date?
+    /// Since when its soft scale-in's observation has ended: the child was lowered by it and it is being removed.
+    public var retiringSince: Date?
+    public var retiring: Bool { retiringSince != nil }
     public var deleting: Bool
     /// The pod's deletion cost annotation, if any.
     public var deletionCost: String?
@@ -43,9 +46,13 @@ public struct GroupPod: Sendable, Hashable {
         ready = condition("Ready")?["status"]?.stringValue == "True"
         gate = condition(gateCondition).map { $0["status"]?.stringValue == "True" }
         softScaleInSince = meta?["annotations"]?[ChildDeployments.softScaleInAnnotation]?.stringValue.flatMap(RFC3339.parse)
+        retiringSince = meta?["annotations"]?[ChildDeployments.softScaleInRetiringAnnotation]?.stringValue.flatMap(RFC3339.parse)
         deleting = meta?["deletionTimestamp"] != nil
         deletionCost = meta?["annotations"]?[ChildDeployments.deletionCostAnnotation]?.stringValue
     }
+
+    /// Under a soft scale-in's observation: out of service, still counted in its child's replicas, restorable.
+    public var observed: Bool { softScaleInSince != nil && !retiring && !deleting }
 
     /// The order a scale-in takes a child's pods in (the first are removed): pods on the nodes the placement
     /// engine named first, then not yet ready ones, then the youngest (the gate admits the oldest ready first,

@@ -48,7 +48,9 @@ public struct RatioGatePlan: Sendable, Hashable {
             }
         }
         for pod in live where verdicts[pod.name] == nil {
-            verdicts[pod.name] = pod.softScaleInSince != nil
+            verdicts[pod.name] = pod.retiring
+                ? Verdict(admitted: false, reason: "SoftScaleIn", message: "out of service discovery: being removed after its soft scale-in")
+                : pod.softScaleInSince != nil
                 ? Verdict(admitted: false, reason: "SoftScaleIn", message: "out of service discovery: observed before deletion (soft scale-in)")
                 : Verdict(admitted: false, reason: "ContainersNotReady", message: "waiting for the pod's containers to be ready")
         }
