@@ -65,7 +65,7 @@ echo "        soft scale-in: the gate takes the victims out of service discovery
 sleep 3
 kubectl get pods -o wide -L heteroscale.io/role
 wait_for "3 pods" 60 pods_total 3
-echo "$(elapsed) observed 10 s without an SLO breach: the scale-in completes (see docs/sandbox.md on which pods go)"
+echo "$(elapsed) observed 10 s without an SLO breach: the scale-in completes; the pods taken out of service are the ones removed"
 show
 echo
 echo "$ kubectl describe pa llama-pd   (events)"
