@@ -38,24 +38,8 @@ import YAML
     /// the SLA candidate's `sla` (60 s, the derived profile), and shows in the tables, the CSV and `-o yaml`.
     @Test(arguments: [0.7, 0.9])
     func aRecommendedHybridRoundTripsThroughTheDecoderAndTheValidator(margin: Double) throws {
-        let dir = try TestDirectory("curate-hybrid")
+        let dir = try CurateTests.toyFolder("curate-hybrid", policies: "[{strategy: hybrid, values: [\(margin)]}]")
         defer { dir.cleanup() }
-        try dir.write("toy.yaml", CurateTests.flatProfile)
-        try dir.write("curate.yaml", """
-            name: toy
-            profiles: [toy.yaml]
-            model: toy-model
-            roles: {prefill: {gpuTypes: [toy], gpusPerInstance: 1}, decode: {gpuTypes: [toy], gpusPerInstance: 1}}
-            slo: {ttftMs: 3000, tbtMs: 100}
-            maxBatchSize: 16
-            maxBatchTokens: 2048
-            workload: {arrivals: {kind: diurnal, peakRate: 8, peakToTrough: 4, period: 300, peakAt: 150}, sizes: {constant: {prompt: 1000, output: 64}}, duration: 300}
-            seed: 5
-            ratios: ["1:2"]
-            stress: {duration: 120, iterations: 3}
-            simulation: {coldStartSeconds: 30}
-            policies: [{strategy: hybrid, values: [\(margin)]}]
-            """)
         let report = try CurateRunner.run(try CurateSpec.load(path: dir.path("curate.yaml")), baseDirectory: dir.url.path, jobs: 2)
         let best = report.recommended
         #expect(best.strategy == .hybrid)

@@ -65,24 +65,7 @@ import YAML
     }
 
     static func folder(policies: String = "[{strategy: heteroscale}, {strategy: hybrid}, {strategy: hpa-gpu}]") throws -> TestDirectory {
-        let dir = try TestDirectory("curate-template")
-        try dir.write("toy.yaml", CurateTests.flatProfile)
-        try dir.write("curate.yaml", """
-            name: toy
-            profiles: [toy.yaml]
-            model: toy-model
-            roles: {prefill: {gpuTypes: [toy], gpusPerInstance: 1}, decode: {gpuTypes: [toy], gpusPerInstance: 1}}
-            slo: {ttftMs: 3000, tbtMs: 100}
-            maxBatchSize: 16
-            maxBatchTokens: 2048
-            workload: {arrivals: {kind: diurnal, peakRate: 8, peakToTrough: 4, period: 300, peakAt: 150}, sizes: {constant: {prompt: 1000, output: 64}}, duration: 300}
-            seed: 5
-            ratios: ["1:2"]
-            stress: {duration: 120, iterations: 3}
-            simulation: {coldStartSeconds: 30}
-            policies: \(policies)
-            """)
-        return dir
+        try CurateTests.toyFolder("curate-template", policies: policies)
     }
 
     /// Every candidate's manifests carry the templates: the DeploymentGroup's roles hold them value-for-value and,

@@ -24,6 +24,29 @@ import YAML
             decode: {batchSize: [1, 256], stepMs: [50, 50], referenceContextTokens: 512, contextMsPerToken: 0}
         """
 
+    /// A folder with the flat profile and a short 1:2 curation of the toy model (a 300 s diurnal day) whose
+    /// candidates are `policies` (a YAML flow list).
+    static func toyFolder(_ name: String, policies: String) throws -> TestDirectory {
+        let dir = try TestDirectory(name)
+        try dir.write("toy.yaml", flatProfile)
+        try dir.write("curate.yaml", """
+            name: toy
+            profiles: [toy.yaml]
+            model: toy-model
+            roles: {prefill: {gpuTypes: [toy], gpusPerInstance: 1}, decode: {gpuTypes: [toy], gpusPerInstance: 1}}
+            slo: {ttftMs: 3000, tbtMs: 100}
+            maxBatchSize: 16
+            maxBatchTokens: 2048
+            workload: {arrivals: {kind: diurnal, peakRate: 8, peakToTrough: 4, period: 300, peakAt: 150}, sizes: {constant: {prompt: 1000, output: 64}}, duration: 300}
+            seed: 5
+            ratios: ["1:2"]
+            stress: {duration: 120, iterations: 3}
+            simulation: {coldStartSeconds: 30}
+            policies: \(policies)
+            """)
+        return dir
+    }
+
     /// With at most 16 requests per decode batch and 64-token outputs (63 decode steps of 50 ms), one decode
     /// instance finishes 16 / 3.15 s = 5.08 req/s; one prefill instance finishes 10,000 / prompt req/s. The best
     /// unit (most requests per GPU) balances the two: prompt 2000 → 5 vs 5.08 → 1:1; prompt 1000 → 10 vs 5.08 →
