@@ -67,8 +67,10 @@ public final class SandboxEngine: Sendable {
         }
     }
 
-    /// The instance's `/metrics` text (nil: unknown id).
-    public func metricsText(_ id: String) -> String? { state.withLock { $0.engine.metricsText(id) } }
+    /// The instance's `/metrics` text (nil: unknown id). Counters and histograms are divided by `speed`: a
+    /// controller's rate over wall seconds is then tokens (requests) per simulated second, as at speed 1, so the
+    /// same targets apply; latencies are simulated seconds at any speed.
+    public func metricsText(_ id: String) -> String? { state.withLock { $0.engine.metricsText(id, counterScale: 1 / speed) } }
 
     public func status(_ id: String) -> LiveInstanceStatus? { state.withLock { $0.engine.status(id) } }
 

@@ -58,8 +58,9 @@ struct CumulativeHistogram {
         count += Double(times)
     }
 
-    /// The `_bucket` (cumulative), `_sum` and `_count` samples of family `name`.
-    func samples(_ name: String, labels: [String: String]) -> [Sample] {
+    /// The `_bucket` (cumulative), `_sum` and `_count` samples of family `name`, every one times `scale` (the
+    /// observed values, hence the quantiles and the mean, are unchanged).
+    func samples(_ name: String, labels: [String: String], scale: Double = 1) -> [Sample] {
         var out: [Sample] = []
         out.reserveCapacity(counts.count + 2)
         var cumulative = 0.0
@@ -67,10 +68,10 @@ struct CumulativeHistogram {
             cumulative += c
             var l = labels
             l["le"] = i < bounds.count ? PrometheusText.formatValue(bounds[i]) : "+Inf"
-            out.append(Sample(name: name + "_bucket", labels: l, value: cumulative))
+            out.append(Sample(name: name + "_bucket", labels: l, value: cumulative * scale))
         }
-        out.append(Sample(name: name + "_sum", labels: labels, value: sum))
-        out.append(Sample(name: name + "_count", labels: labels, value: count))
+        out.append(Sample(name: name + "_sum", labels: labels, value: sum * scale))
+        out.append(Sample(name: name + "_count", labels: labels, value: count * scale))
         return out
     }
 }
@@ -90,23 +91,25 @@ extension SimInstance {
     /// What this instance's `/metrics` serves now, as families: vLLM's (`model_name`, `engine` labels as vLLM
     /// v1 sets them) and, as a DCGM exporter scoped to the pod would, `DCGM_FI_DEV_GPU_UTIL` (percent) and
     /// `DCGM_FI_PROF_SM_ACTIVE` (ratio) — one series per pod, the mean over its GPUs of the last scrape
-    /// interval. Gauges are read at this instant; counters and histograms are cumulative.
-    func exposition(model: String) -> [MetricFamily] {
+    /// interval. Gauges are read at this instant; counters and histograms are cumulative, times `counterScale`:
+    /// a sandbox running N× faster than the wall clock serves them at 1/N, so that a rate over wall seconds is
+    /// the simulated rate (tokens and requests per simulated second) while latencies stay simulated seconds.
+    func exposition(model: String, counterScale: Double = 1) -> [MetricFamily] {
         let labels = ["engine": "0", "model_name": model]
         func counter(_ name: String, _ help: String, _ value: Int) -> MetricFamily {
-            MetricFamily(name: name, type: .counter, help: help, samples: [Sample(name: name, labels: labels, value: Double(value))])
+            MetricFamily(name: name, type: .counter, help: help, samples: [Sample(name: name, labels: labels, value: Double(value) * counterScale)])
         }
         func gauge(_ name: String, _ help: String, _ value: Double, labels: [String: String] = labels) -> MetricFamily {
             MetricFamily(name: name, type: .gauge, help: help, samples: [Sample(name: name, labels: labels, value: value)])
         }
         func histogram(_ name: String, _ help: String, _ h: CumulativeHistogram) -> MetricFamily {
-            MetricFamily(name: name, type: .histogram, help: help, samples: h.samples(name, labels: labels))
+            MetricFamily(name: name, type: .histogram, help: help, samples: h.samples(name, labels: labels, scale: counterScale))
         }
         let running = self.running.count + (busy && role != .decode ? prefillBatch.count : 0)
         let waiting = self.waiting.count + queuedPrompts
         // Requests end at their output length in a trace replay (`max_tokens`): finished_reason "length".
         let success = ["stop": 0, "length": counters.requestSuccess, "abort": 0].sorted { $0.key < $1.key }.map { reason, n in
-            Sample(name: "vllm:request_success_total", labels: labels.merging(["finished_reason": reason]) { a, _ in a }, value: Double(n))
+            Sample(name: "vllm:request_success_total", labels: labels.merging(["finished_reason": reason]) { a, _ in a }, value: Double(n) * counterScale)
         }
         let dcgm = ["gpu": "0", "modelName": gpuType, "Hostname": "node-\(node)", "pod": "instance-\(id)"]
         return [
@@ -127,5 +130,7 @@ extension SimInstance {
     }
 
     /// The `/metrics` text of this instance (Prometheus text format 0.0.4, as vLLM serves it).
-    func metricsText(model: String) -> String { PrometheusText.render(exposition(model: model)) }
+    func metricsText(model: String, counterScale: Double = 1) -> String {
+        PrometheusText.render(exposition(model: model, counterScale: counterScale))
+    }
 }

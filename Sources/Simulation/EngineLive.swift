@@ -218,11 +218,12 @@ public final class LiveEngine {
 
     /// What the instance's `/metrics` serves now (Prometheus text format 0.0.4, vLLM's families and labels, the
     /// pool's model as `model_name`; the same writer as the batch run's `observation: text` path). Nil: unknown
-    /// id. Counters and histograms are cumulative since `addInstance`.
-    public func metricsText(_ id: String) -> String? {
+    /// id. Counters and histograms are cumulative since `addInstance`, times `counterScale` (1/N for a session
+    /// that runs N× faster than the wall clock, so their rates over wall seconds are per simulated second).
+    public func metricsText(_ id: String, counterScale: Double = 1) -> String? {
         guard let i = index[id] else { return nil }
         let inst = sim.instances[i]
-        return inst.metricsText(model: sim.pools[inst.pool].spec.model)
+        return inst.metricsText(model: sim.pools[inst.pool].spec.model, counterScale: counterScale)
     }
 
     func instance(named id: String) throws -> SimInstance {

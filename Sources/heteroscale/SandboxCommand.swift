@@ -20,8 +20,9 @@ struct SandboxCommand: AsyncParsableCommand {
             Then: kubectl apply -f samples/sandbox/ and watch kubectl get pa,dg,pods -o wide.
 
             Simulated time runs at wall clock x --speed from the moment the first instance is in service. The \
-            controller's ticks, windows and cooldowns stay wall-clock, and counter rates (tokens/s) read N times \
-            higher at --speed N: see docs/sandbox.md before compressing time.
+            pods serve their counters divided by --speed, so rates (tokens/s) read as simulated rates and the same targets \
+            apply; the controller's ticks, windows and cooldowns stay wall-clock: see docs/sandbox.md before \
+            compressing time.
 
             Default scenario: samples/simulation/sandbox.yaml (2 H100 + 3 H20 nodes, llama2-70b TP4, a load that \
             ramps up and down over about two minutes). Stop with Ctrl-C.

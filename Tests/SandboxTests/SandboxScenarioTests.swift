@@ -46,8 +46,16 @@ struct SandboxEngineTests {
         #expect(try engine.advance() == 20, "5 wall seconds at 4x")
         #expect(engine.summary().finished > 0, "20 s at 1 req/s")
         let text = try #require(engine.metricsText("default/d"))
-        let tokens = text.split(separator: "\n").first { $0.hasPrefix("vllm:generation_tokens_total{") }
-        #expect(tokens.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0 > 0)
+        func value(_ prefix: String) -> Double? {
+            text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        // Counters per simulated second at any speed: the cumulative count divided by the speed (4), so a rate
+        // over wall seconds equals the simulated rate; latencies stay simulated (the mean ITL is unchanged).
+        let generated = try #require(engine.status("default/d")?.generationTokensTotal)
+        #expect(generated > 0)
+        #expect(value("vllm:generation_tokens_total{") == Double(generated) / 4)
+        let itlSum = try #require(value("vllm:inter_token_latency_seconds_sum{")), itlCount = try #require(value("vllm:inter_token_latency_seconds_count{"))
+        #expect(itlCount > 0 && (itlSum / itlCount) > 0.01 && (itlSum / itlCount) < 0.2, "mean ITL \(itlSum / itlCount) s")
         #expect(text.contains("vllm:inter_token_latency_seconds_bucket{") && text.contains("model_name=\"llama2-70b\""))
         #expect(engine.metricsText("default/nope") == nil)
         try engine.remove(id: "default/d")

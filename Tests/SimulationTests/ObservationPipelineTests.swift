@@ -85,7 +85,11 @@ import Testing
     // MARK: Meaning of each signal
 
     /// One scripted instance, two scrapes 10 s apart; each signal must equal its definition on vLLM's metrics.
-    static let scripted: [String: Double] = {
+    static let scripted = scripted(counterScale: 1, interval: 10)
+
+    /// The scripted instance's signals with its counters served at `counterScale` and the scrapes `interval`
+    /// seconds apart (a sandbox at speed N: counters at 1/N, 10 simulated seconds in 10/N wall seconds).
+    static func scripted(counterScale: Double, interval: Double) -> [String: Double] {
         let inst = SimInstance(id: 0, pool: 0, role: .decode, profile: SimFixtures.profile(), node: 0, gpuType: "gpu", placement: 0,
                                gpus: 1, now: 0, coldStart: 0, maxBatchTokens: 8192, maxBatchSize: 256)
         // Scrape 1: some history.
@@ -98,7 +102,7 @@ import Testing
         inst.counters.promptTokens.observe(300, times: 10)
         inst.counters.generationTokens.observe(20, times: 10)
         inst.kvUsed = 250_000
-        let text1 = PrometheusText.render(inst.exposition(model: "m"))
+        let text1 = PrometheusText.render(inst.exposition(model: "m", counterScale: counterScale))
         // Scrape 2, 10 s later: +600 generated, +20000 prompt tokens, +12 requests finished.
         inst.generationTokensTotal += 600
         inst.promptTokensTotal += 20_000
@@ -110,21 +114,35 @@ import Testing
         inst.counters.promptTokens.observe(1000, times: 12)
         inst.counters.generationTokens.observe(50, times: 12)
         inst.kvUsed = 400_000
-        let text2 = PrometheusText.render(inst.exposition(model: "m"))
+        let text2 = PrometheusText.render(inst.exposition(model: "m", counterScale: counterScale))
 
         let spec = PodAutoscalerSpec(scaleTargetRef: .init(kind: "Deployment", name: "llm"), maxReplicas: 10, scalingStrategy: "HeteroScale")
         let pod = MetricsCollector.PodInfo(name: "pod-0", ip: "sim", ready: true)
         var tracker = RateTracker()
         var last: Date?
         var signals: [String: Double] = [:]
-        for (text, t) in [(text1, ObservationPipelineTests.t0), (text2, ObservationPipelineTests.t0.addingTimeInterval(10))] {
+        for (text, t) in [(text1, ObservationPipelineTests.t0), (text2, ObservationPipelineTests.t0.addingTimeInterval(interval))] {
             let set = MetricSet((try? PrometheusText.parse(Array(text.utf8), only: ObservationPipeline.wantedMetrics(spec))) ?? [])
             signals = ObservationPipeline.collect(
                 key: "default/llm", spec: spec, pods: [pod], read: { _, _ in .metrics(set, endpoint: "mem") },
                 prometheus: { _, _, _, _ in }, tracker: &tracker, lastCollect: &last, now: t).signals
         }
         return signals
-    }()
+    }
+
+    /// A sandbox at speed 4 serves counters and histograms at 1/4 and is scraped 2.5 wall seconds apart for 10
+    /// simulated seconds: every signal equals speed 1's (rates per simulated second, latencies in simulated
+    /// seconds), except the interval itself.
+    @Test func countersAtOneNthOverOneNthOfTheTimeGiveTheSameSignals() {
+        var fast = Self.scripted(counterScale: 0.25, interval: 2.5)
+        var slow = Self.scripted
+        #expect(fast.removeValue(forKey: "interval_s") == 2.5)
+        #expect(slow.removeValue(forKey: "interval_s") == 10)
+        #expect(fast.keys.sorted() == slow.keys.sorted())
+        for (key, value) in slow {
+            #expect(abs((fast[key] ?? .nan) - value) <= 1e-9 * max(1, abs(value)), "\(key): \(fast[key] ?? .nan) vs \(value)")
+        }
+    }
 
     @Test(arguments: [
         // (signal, expected, vLLM definition)
